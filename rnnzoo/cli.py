@@ -1,0 +1,158 @@
+"""The `rnnzoo` command. It only parses arguments and calls the library.
+
+TensorFlow is imported only by the sub-commands that need it, so
+`rnnzoo --help` answers at once. User errors (an unknown name, a bad recipe,
+a missing file) print one line and exit with status 2.
+"""
+
+import argparse
+import os
+import sys
+
+EXIT_USAGE = 2
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):
+        self.print_usage(sys.stderr)
+        print(f"rnnzoo: error: {message}", file=sys.stderr)
+        raise SystemExit(EXIT_USAGE)
+
+
+def _quiet_tensorflow():
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+
+def _cmd_list(args):
+    what = args.what
+    if what == "layers":
+        from rnnzoo.layers import list_layers
+
+        for name in list_layers(args.pattern):
+            print(name)
+    else:
+        from rnnzoo.presets import list_presets, read_metadata
+
+        for name in list_presets(args.pattern):
+            metadata = read_metadata(name)
+            metrics = ", ".join(f"{k} {v:.4f}" for k, v in metadata["metrics"].items())
+            dataset = metadata["dataset"]
+            print(f"{name:40s} {dataset['name']}/{dataset['split']}: {metrics}")
+    return 0
+
+
+def _cmd_train(args):
+    from rnnzoo.presets.recipes import read_recipe, run_recipe
+
+    recipe = read_recipe(args.recipe)  # refuses a bad recipe before any import of TF
+    out = args.out or recipe.name
+    metadata = run_recipe(args.recipe, out, verbose=0 if args.quiet else 2)
+    print(f"wrote preset {metadata['name']} to {out} "
+          f"(accuracy {metadata['metrics']['accuracy']:.4f} on "
+          f"{metadata['dataset']['name']}/{metadata['dataset']['split']})")
+    return 0
+
+
+def _cmd_evaluate(args):
+    from rnnzoo.presets.recipes import evaluate_preset
+
+    result = evaluate_preset(args.preset)
+    print(f"{result['name']} on {result['dataset']}: accuracy {result['measured']:.4f} "
+          f"(recorded {result['recorded']:.4f})")
+    reference = result.get("reference")
+    if reference:
+        numbers = ", ".join(f"{k} {v:.3f}" for k, v in reference["numbers"].items())
+        print(f"published ({reference['source']}): {numbers}")
+    return 0
+
+
+def _load_model(source):
+    if str(source).endswith(".keras"):
+        if not os.path.isfile(source):
+            raise FileNotFoundError(f"Model file {source!r} does not exist.")
+        import keras
+
+        import rnnzoo.layers  # noqa: F401  (registers the zoo's classes)
+        import rnnzoo.tasks  # noqa: F401
+
+        return keras.saving.load_model(source, safe_mode=True)
+    from rnnzoo.presets import load
+
+    return load(source)
+
+
+def _cmd_export(args):
+    from rnnzoo.export import export
+
+    model = _load_model(args.source)
+    report = export(model, args.out, format=args.format, batch_size=args.batch_size,
+                    timesteps=args.timesteps)
+    print(f"wrote {report.format} to {report.path} ({report.size_bytes} bytes); "
+          f"max |exported - keras| = {report.max_abs_diff:.2e}")
+    return 0
+
+
+def _cmd_quickstart(args):
+    from rnnzoo.quickstart import run
+
+    run(work_dir=args.work_dir)
+    return 0
+
+
+def build_parser():
+    parser = _Parser(
+        prog="rnnzoo",
+        description="A Keras 3 zoo of recurrent neural networks: layers, tasks, "
+        "pretrained presets and TFLite export.",
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    commands.required = True
+
+    listing = commands.add_parser("list", help="list layers or pretrained presets")
+    listing.add_argument("what", choices=("layers", "presets"))
+    listing.add_argument("pattern", nargs="?", default="*", help="fnmatch pattern, e.g. '*rnn*'")
+    listing.set_defaults(run=_cmd_list)
+
+    train = commands.add_parser("train", help="rebuild a preset from a YAML recipe")
+    train.add_argument("recipe", help="zoo_configs/<name>.yaml")
+    train.add_argument("--out", help="preset folder to write (default: ./<name>)")
+    train.add_argument("--quiet", action="store_true", help="no per-epoch output")
+    train.set_defaults(run=_cmd_train)
+
+    evaluate = commands.add_parser("evaluate", help="measure a preset on its evaluation split")
+    evaluate.add_argument("preset", help="preset name or folder")
+    evaluate.set_defaults(run=_cmd_evaluate)
+
+    export = commands.add_parser("export", help="export a preset or .keras file")
+    export.add_argument("source", help="preset name, preset folder or .keras file")
+    export.add_argument("--format", choices=("tflite", "saved_model"), default=None,
+                        help="default: tflite for a .tflite --out, else saved_model")
+    export.add_argument("--out", required=True, help="output .tflite file or SavedModel folder")
+    export.add_argument("--batch-size", type=int, default=1, help="static batch size (default 1)")
+    export.add_argument("--timesteps", type=int, default=None, help="fix the time axis")
+    export.set_defaults(run=_cmd_export)
+
+    quickstart = commands.add_parser(
+        "quickstart", help="offline tour: presets, fine-tuning, TFLite export"
+    )
+    quickstart.add_argument("--work-dir", default=None,
+                            help="where to write the exported model (default: a temp folder)")
+    quickstart.set_defaults(run=_cmd_quickstart)
+    return parser
+
+
+def main(argv=None):
+    args = build_parser().parse_args(argv)
+    _quiet_tensorflow()
+    try:
+        return args.run(args)
+    except (ValueError, FileNotFoundError, KeyError) as error:
+        message = str(error).strip().splitlines()
+        # Keras wraps layer errors in a multi-line block; the last line is ours.
+        text = next((line for line in reversed(message) if line.strip()), repr(error))
+        print(f"rnnzoo: error: {text}", file=sys.stderr)
+        return EXIT_USAGE
+
+
+if __name__ == "__main__":
+    sys.exit(main())

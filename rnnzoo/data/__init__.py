@@ -1,0 +1,1 @@
+"""Dataset loaders and generators for rnnzoo (numpy + stdlib only)."""

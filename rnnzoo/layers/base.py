@@ -1,0 +1,282 @@
+"""What every step-wise zoo variant shares: registration, a cell base, a thin RNN layer.
+
+A variant module writes its `<Variant>Cell` on top of `ZooCell` (which resolves
+the usual Keras arguments: activation, initializers, regularizers, constraints,
+seed) and its `<Variant>` layer as a subclass of `ZooRNN` that only names the
+cell class. `ZooRNN` is a `keras.layers.RNN`, so `return_sequences`,
+`return_state`, `go_backwards`, `stateful`, masking, `Bidirectional` and
+stacking behave as they do for `keras.layers.SimpleRNN`.
+"""
+
+import keras
+from keras import ops
+
+from rnnzoo import registry
+
+PACKAGE = "rnnzoo"
+
+
+def zoo_layer(name, aliases=()):
+    """Class decorator: registers a layer for Keras serialization and in the zoo.
+
+    The Keras name is `rnnzoo>ClassName`; the zoo name (`name`) is what
+    `rnnzoo.list_layers()` shows and `rnnzoo.get_layer()` takes.
+    """
+
+    def decorate(cls):
+        keras.saving.register_keras_serializable(package=PACKAGE)(cls)
+        registry.LAYERS.register(name, cls, aliases=aliases)
+        cls.zoo_name = name
+        return cls
+
+    return decorate
+
+
+def serializable(cls):
+    """Registers a helper class (cell, constraint) for Keras serialization only."""
+    return keras.saving.register_keras_serializable(package=PACKAGE)(cls)
+
+
+def check_positive_int(owner, argument, value, allow_none=False):
+    if value is None and allow_none:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        raise ValueError(
+            f"Received an invalid value for argument `{argument}` of {owner}, "
+            f"expected a positive integer, got {value!r}."
+        )
+    return value
+
+
+def check_fraction(owner, argument, value, high_inclusive=False):
+    ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+    ok = ok and 0.0 <= value and (value <= 1.0 if high_inclusive else value < 1.0)
+    if not ok:
+        bound = "[0, 1]" if high_inclusive else "[0, 1)"
+        raise ValueError(
+            f"Received an invalid value for argument `{argument}` of {owner}, "
+            f"expected a float in {bound}, got {value!r}."
+        )
+    return float(value)
+
+
+_ROLES = ("kernel", "recurrent", "bias")
+
+
+class ZooCell(keras.layers.Layer):
+    """Base of the zoo's recurrent cells: holds the standard Keras arguments.
+
+    Subclasses set `state_size` and `output_size` in `__init__`, create their
+    weights in `build` with `self.add_role_weight(...)`, and implement
+    `call(inputs, states, training=False) -> (output, new_states)`.
+
+    Args:
+        units: int, the number of hidden units.
+        activation: hidden activation. Default `"tanh"`.
+        use_bias: bool, whether the hidden units have a bias. Default `True`.
+        kernel_initializer, recurrent_initializer, bias_initializer:
+            initializers of the input, recurrent and bias weights.
+        kernel_regularizer, recurrent_regularizer, bias_regularizer:
+            optional regularizers, same roles.
+        kernel_constraint, recurrent_constraint, bias_constraint:
+            optional constraints, same roles.
+        seed: optional int; seeds every initializer that takes a seed, so
+            two cells built with the same seed have identical weights.
+    """
+
+    default_activation = "tanh"
+    default_recurrent_initializer = "orthogonal"
+
+    def __init__(
+        self,
+        units,
+        activation=None,
+        use_bias=True,
+        kernel_initializer="glorot_uniform",
+        recurrent_initializer=None,
+        bias_initializer="zeros",
+        kernel_regularizer=None,
+        recurrent_regularizer=None,
+        bias_regularizer=None,
+        kernel_constraint=None,
+        recurrent_constraint=None,
+        bias_constraint=None,
+        seed=None,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        owner = type(self).__name__
+        self.units = check_positive_int(owner, "units", units)
+        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
+            raise ValueError(
+                f"Received an invalid value for argument `seed` of {owner}, "
+                f"expected an integer or None, got {seed!r}."
+            )
+        self.seed = seed
+        self.activation = keras.activations.get(
+            self.default_activation if activation is None else activation
+        )
+        self.use_bias = bool(use_bias)
+        if recurrent_initializer is None:
+            recurrent_initializer = self.default_recurrent_initializer
+        self.initializers = {
+            "kernel": keras.initializers.get(kernel_initializer),
+            "recurrent": keras.initializers.get(recurrent_initializer),
+            "bias": keras.initializers.get(bias_initializer),
+        }
+        self.regularizers = {
+            "kernel": keras.regularizers.get(kernel_regularizer),
+            "recurrent": keras.regularizers.get(recurrent_regularizer),
+            "bias": keras.regularizers.get(bias_regularizer),
+        }
+        self.constraints = {
+            "kernel": keras.constraints.get(kernel_constraint),
+            "recurrent": keras.constraints.get(recurrent_constraint),
+            "bias": keras.constraints.get(bias_constraint),
+        }
+        self.input_dim = None
+        self._seed_offset = 0
+
+    def _seeded(self, initializer):
+        """A copy of `initializer` seeded from `self.seed` (one offset per weight)."""
+        if self.seed is None:
+            return initializer
+        config = initializer.get_config()
+        if "seed" not in config:
+            return initializer
+        self._seed_offset += 1
+        config["seed"] = self.seed * 1000 + self._seed_offset
+        return initializer.__class__.from_config(config)
+
+    def add_role_weight(self, name, shape, role, initializer=None):
+        """Adds a weight that uses the initializer/regularizer/constraint of `role`."""
+        if role not in _ROLES:
+            raise ValueError(f"Unknown weight role {role!r}; expected one of {_ROLES}.")
+        initializer = self.initializers[role] if initializer is None else initializer
+        return self.add_weight(
+            shape=shape,
+            name=name,
+            initializer=self._seeded(keras.initializers.get(initializer)),
+            regularizer=self.regularizers[role],
+            constraint=self.constraints[role],
+        )
+
+    def build(self, input_shape):
+        self.input_dim = int(input_shape[-1])
+        self._seed_offset = 0
+
+    def get_initial_state(self, batch_size=None):
+        sizes = self.state_size if isinstance(self.state_size, (list, tuple)) else [self.state_size]
+        return [ops.zeros((batch_size, size), dtype=self.compute_dtype) for size in sizes]
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            {
+                "units": self.units,
+                "activation": keras.activations.serialize(self.activation),
+                "use_bias": self.use_bias,
+                "seed": self.seed,
+            }
+        )
+        for role in _ROLES:
+            config[f"{role}_initializer"] = keras.initializers.serialize(self.initializers[role])
+            config[f"{role}_regularizer"] = keras.regularizers.serialize(self.regularizers[role])
+            config[f"{role}_constraint"] = keras.constraints.serialize(self.constraints[role])
+        return config
+
+
+_RNN_ARGUMENTS = (
+    "return_sequences",
+    "return_state",
+    "go_backwards",
+    "stateful",
+    "unroll",
+    "zero_output_for_mask",
+)
+_LAYER_ARGUMENTS = ("name", "dtype", "trainable", "input_shape", "batch_size", "input_dim")
+
+
+class ZooRNN(keras.layers.RNN):
+    """A thin `keras.layers.RNN` around one zoo cell, with a flat config.
+
+    Every keyword that is not an RNN or a base-layer argument goes to the cell,
+    so `Elman(32, activation="relu", return_sequences=True)` reads like
+    `keras.layers.SimpleRNN`. `from_config` is simply `cls(**config)`.
+
+    Bad input fails early: a `ValueError` that names the layer, what it expected
+    and what it got (wrong rank, wrong feature size, an empty time axis, string
+    dtype). Integer and boolean inputs are cast to the layer's compute dtype.
+    """
+
+    cell_class = None
+
+    def __init__(self, units, **kwargs):
+        rnn_kwargs = {k: kwargs.pop(k) for k in _RNN_ARGUMENTS if k in kwargs}
+        layer_kwargs = {k: kwargs.pop(k) for k in _LAYER_ARGUMENTS if k in kwargs}
+        cell = self.cell_class(
+            units,
+            dtype=layer_kwargs.get("dtype"),
+            trainable=layer_kwargs.get("trainable", True),
+            name=f"{self.zoo_name}_cell",
+            **kwargs,
+        )
+        super().__init__(cell, **rnn_kwargs, **layer_kwargs)
+
+    @property
+    def units(self):
+        return self.cell.units
+
+    def _check_sequences(self, shape):
+        owner = f"layer '{self.name}' ({type(self).__name__})"
+        if len(shape) != 3:
+            raise ValueError(
+                f"Input of {owner} must be a 3-D tensor (batch, timesteps, "
+                f"features), got a {len(shape)}-D input with shape {tuple(shape)}."
+            )
+        if shape[1] == 0:
+            raise ValueError(
+                f"Input of {owner} has an empty time axis (shape {tuple(shape)}); "
+                "expected at least one timestep."
+            )
+        if shape[2] is None:
+            raise ValueError(
+                f"Input of {owner} must have a known feature size, got shape {tuple(shape)}."
+            )
+        expected = self.cell.input_dim
+        if expected is not None and shape[2] != expected:
+            raise ValueError(
+                f"Input of {owner} must have {expected} features (last axis), "
+                f"as when the layer was built; got shape {tuple(shape)}."
+            )
+
+    def build(self, sequences_shape, initial_state_shape=None):
+        self._check_sequences(sequences_shape)
+        super().build(sequences_shape, initial_state_shape)
+
+    def call(self, sequences, initial_state=None, mask=None, training=False):
+        self._check_sequences(sequences.shape)
+        dtype = keras.backend.standardize_dtype(sequences.dtype)
+        if dtype == "string":
+            raise ValueError(
+                f"Input of layer '{self.name}' ({type(self).__name__}) must be "
+                f"numeric, got dtype {dtype}."
+            )
+        if dtype != self.compute_dtype:
+            sequences = ops.cast(sequences, self.compute_dtype)
+        return super().call(
+            sequences, initial_state=initial_state, mask=mask, training=training
+        )
+
+    def get_config(self):
+        config = super().get_config()
+        cell_config = dict(self.cell.get_config())
+        for key in ("name", "dtype", "trainable"):
+            cell_config.pop(key, None)
+        del config["cell"]
+        config.update(cell_config)
+        return config
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)

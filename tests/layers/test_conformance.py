@@ -1,0 +1,257 @@
+"""The registry-wide conformance sweep: every registered layer, the same checks.
+
+A layer is tested the moment it is registered. A check a layer cannot meet is
+listed, with its reason, in `conformance_exemptions.EXEMPTIONS`; nothing is
+skipped anywhere else.
+"""
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+import rnnzoo
+from rnnzoo.export import run_tflite
+from tests.layers.conformance_exemptions import EXEMPTIONS, LAYER_ARGS
+
+UNITS, BATCH, TIME, FEATURES = 5, 3, 6, 4
+LAYERS = rnnzoo.list_layers()
+CHECKS = (
+    "shapes",
+    "symbolic_shapes",
+    "config",
+    "masking",
+    "go_backwards",
+    "stateful",
+    "bidirectional",
+    "stacking",
+    "keras_save",
+    "gradients",
+    "seed",
+    "bad_input",
+    "saved_model",
+    "tflite",
+)
+
+
+def test_exemptions_name_real_layers_and_checks():
+    for (layer, check), reason in EXEMPTIONS.items():
+        assert layer in LAYERS, f"exemption for unregistered layer {layer!r}"
+        assert check in CHECKS, f"exemption for unknown check {check!r}"
+        assert isinstance(reason, str) and len(reason) > 20, "each exemption needs a reason"
+
+
+def test_sweep_covers_registered_layers():
+    assert {"elman", "jordan", "fully_recurrent", "indrnn"} <= set(LAYERS)
+
+
+def make(name, seed=7, **kwargs):
+    args = dict(LAYER_ARGS.get(name, {}))
+    args.update(kwargs)
+    return rnnzoo.get_layer(name)(UNITS, seed=seed, **args)
+
+
+def data(seed=0, batch=BATCH, time=TIME):
+    return np.random.default_rng(seed).standard_normal((batch, time, FEATURES)).astype("float32")
+
+
+def sweep(check):
+    """Parametrize over (layer) for one check, exempting only listed pairs."""
+    params = []
+    for name in LAYERS:
+        reason = EXEMPTIONS.get((name, check))
+        marks = [pytest.mark.skip(reason=f"exempt: {reason}")] if reason else []
+        params.append(pytest.param(name, marks=marks, id=name))
+    return pytest.mark.parametrize("name", params)
+
+
+def state_sizes(layer):
+    sizes = layer.cell.state_size
+    return list(sizes) if isinstance(sizes, (list, tuple)) else [sizes]
+
+
+@sweep("shapes")
+def test_shapes(name):
+    x = data()
+    for return_sequences in (False, True):
+        layer = make(name, return_sequences=return_sequences, return_state=True)
+        output, *states = layer(x)
+        out_size = layer.cell.output_size
+        expected = (BATCH, TIME, out_size) if return_sequences else (BATCH, out_size)
+        assert tuple(output.shape) == expected
+        assert [tuple(s.shape) for s in states] == [(BATCH, s) for s in state_sizes(layer)]
+        assert np.all(np.isfinite(output))
+
+
+@sweep("symbolic_shapes")
+def test_symbolic_shapes(name):
+    inputs = keras.Input((None, FEATURES))
+    layer = make(name, return_sequences=True, return_state=True)
+    output, *states = layer(inputs)
+    assert tuple(output.shape) == (None, None, layer.cell.output_size)
+    assert [tuple(s.shape) for s in states] == [(None, s) for s in state_sizes(layer)]
+
+
+@sweep("config")
+def test_config_round_trip(name):
+    layer = make(name, return_sequences=True)
+    layer(data())
+    config = layer.get_config()
+    clone = type(layer).from_config(config)
+    assert clone.get_config() == config
+    clone(data())
+    clone.set_weights(layer.get_weights())
+    np.testing.assert_allclose(clone(data(1)), layer(data(1)), atol=1e-6)
+
+
+@sweep("masking")
+def test_masking_equals_unpadded(name):
+    x = data(2)
+    lengths = [TIME, 4, 2]
+    mask = np.arange(TIME)[None, :] < np.array(lengths)[:, None]
+    padded = np.where(mask[..., None], x, 0.0).astype("float32")
+    layer = make(name, return_state=True)
+    masked_out, *masked_states = layer(padded, mask=mask)
+    for i, length in enumerate(lengths):
+        out, *states = layer(x[i : i + 1, :length])
+        np.testing.assert_allclose(masked_out[i], out[0], atol=1e-5)
+        for masked_state, state in zip(masked_states, states):
+            np.testing.assert_allclose(masked_state[i], state[0], atol=1e-5)
+
+
+@sweep("go_backwards")
+def test_go_backwards_equals_reversed_input(name):
+    x = data(3)
+    forward = make(name, return_sequences=True)
+    backward = make(name, return_sequences=True, go_backwards=True)
+    forward(x)
+    backward(x)
+    backward.set_weights(forward.get_weights())
+    np.testing.assert_allclose(backward(x), forward(x[:, ::-1]), atol=1e-5)
+
+
+@sweep("stateful")
+def test_stateful_chunks_equal_one_pass(name):
+    x = data(4)
+    whole = make(name, return_sequences=True)
+    expected = whole(x)
+    chunked = make(name, return_sequences=True, stateful=True)
+    first = chunked(x[:, :2])
+    chunked.set_weights(whole.get_weights())
+    chunked.reset_state()
+    parts = [chunked(x[:, :2]), chunked(x[:, 2:5]), chunked(x[:, 5:])]
+    np.testing.assert_allclose(np.concatenate(parts, axis=1), expected, atol=1e-5)
+    chunked.reset_state()
+    np.testing.assert_allclose(chunked(x[:, :2]), expected[:, :2], atol=1e-5)
+    assert first.shape == (BATCH, 2, chunked.cell.output_size)
+
+
+@sweep("bidirectional")
+def test_bidirectional(name):
+    x = data(5)
+    bidirectional = keras.layers.Bidirectional(make(name, return_sequences=True))
+    output = bidirectional(x)
+    size = bidirectional.forward_layer.cell.output_size
+    assert tuple(output.shape) == (BATCH, TIME, 2 * size)
+    backward_reference = make(name, return_sequences=True)
+    backward_reference(x)
+    backward_reference.set_weights(bidirectional.backward_layer.get_weights())
+    expected_backward = backward_reference(x[:, ::-1])[:, ::-1]
+    np.testing.assert_allclose(output[..., size:], expected_backward, atol=1e-5)
+
+
+@sweep("stacking")
+def test_stacking(name):
+    model = keras.Sequential(
+        [keras.Input((TIME, FEATURES)), make(name, return_sequences=True), make(name, seed=8)]
+    )
+    assert tuple(model(data()).shape) == (BATCH, model.layers[-1].cell.output_size)
+
+
+def tiny_model(name, time=None):
+    inputs = keras.Input((time, FEATURES))
+    outputs = keras.layers.Dense(2)(make(name)(inputs))
+    return keras.Model(inputs, outputs)
+
+
+@sweep("keras_save")
+def test_keras_save_load_identical(name, tmp_path):
+    model = tiny_model(name)
+    x = data(6)
+    path = tmp_path / "model.keras"
+    model.save(path)
+    loaded = keras.saving.load_model(path, safe_mode=True)
+    assert type(loaded.layers[1]) is type(model.layers[1])
+    np.testing.assert_array_equal(loaded(x), model(x))
+
+
+@sweep("gradients")
+def test_gradients_reach_every_trainable_weight(name):
+    model = tiny_model(name)
+    x = data(7)
+    with tf.GradientTape() as tape:
+        loss = tf.reduce_sum(tf.square(model(x, training=True)))
+    weights = model.trainable_weights
+    grads = tape.gradient(loss, weights)
+    for weight, grad in zip(weights, grads):
+        assert grad is not None, f"no gradient reaches {weight.path}"
+        assert np.any(np.asarray(grad) != 0), f"zero gradient for {weight.path}"
+
+
+@sweep("seed")
+def test_same_seed_same_weights(name):
+    x = data(8)
+    a, b, c = make(name, seed=3), make(name, seed=3), make(name, seed=4)
+    outputs = [layer(x) for layer in (a, b, c)]
+    for wa, wb in zip(a.get_weights(), b.get_weights()):
+        np.testing.assert_array_equal(wa, wb)
+    np.testing.assert_array_equal(outputs[0], outputs[1])
+    assert any(
+        not np.array_equal(wa, wc) for wa, wc in zip(a.get_weights(), c.get_weights())
+    )
+
+
+@sweep("bad_input")
+def test_bad_input_errors(name):
+    layer = make(name)
+    layer(data())
+    layer_name = layer.name
+    bad = {
+        "3-D": np.zeros((BATCH, FEATURES), "float32"),
+        f"{FEATURES} features": np.zeros((BATCH, TIME, FEATURES + 1), "float32"),
+        "empty time axis": np.zeros((BATCH, 0, FEATURES), "float32"),
+    }
+    for expected_text, value in bad.items():
+        with pytest.raises(ValueError) as info:
+            layer(value)
+        message = str(info.value)
+        assert layer_name in message and expected_text in message, message
+        assert str(tuple(value.shape)) in message, message
+    # Integers are cast like any Keras float layer would see them.
+    ints = np.ones((BATCH, TIME, FEATURES), "int32")
+    np.testing.assert_allclose(layer(ints), layer(ints.astype("float32")), atol=1e-6)
+    with pytest.raises(ValueError, match="numeric"):
+        layer(tf.fill((BATCH, TIME, FEATURES), "a"))
+
+
+@pytest.mark.slow
+@sweep("saved_model")
+def test_saved_model_round_trip(name, tmp_path):
+    model = tiny_model(name)
+    report = rnnzoo.export(model, tmp_path / "saved", format="saved_model", batch_size=BATCH)
+    assert report.max_abs_diff <= 1e-6
+    loaded = tf.saved_model.load(str(tmp_path / "saved"))
+    x = data(9)
+    np.testing.assert_allclose(loaded.serve(tf.constant(x)), model(x), atol=1e-6)
+
+
+@pytest.mark.slow
+@sweep("tflite")
+def test_tflite_builtins_parity(name, tmp_path):
+    model = tiny_model(name)
+    report = rnnzoo.export(model, tmp_path / "model.tflite", batch_size=2)
+    assert report.max_abs_diff <= 1e-5
+    assert not [op for op in report.ops if op.startswith("Flex") or op == "CUSTOM"]
+    x = data(10, batch=2, time=11)
+    (actual,) = run_tflite(str(tmp_path / "model.tflite"), [x])
+    np.testing.assert_allclose(actual, model(x), atol=1e-5)

@@ -1,0 +1,35 @@
+"""The shipped presets: complete, checksummed, and still reaching their recorded metric."""
+
+import pytest
+
+import rnnzoo
+from rnnzoo.presets import read_metadata
+from rnnzoo.presets.recipes import evaluate_preset, read_recipe
+
+PRESETS = rnnzoo.list_presets()
+
+
+def test_the_required_presets_ship():
+    assert {"indrnn_classifier.gunpoint", "elman_classifier.italypowerdemand"} <= set(PRESETS)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", PRESETS)
+def test_shipped_weights_reach_recorded_metric(name):
+    result = evaluate_preset(name)
+    # Same weights, same data: only float reordering across machines may move
+    # a borderline series, so allow one test series of slack and no more.
+    metadata = read_metadata(name)
+    one_series = 1.0 / metadata["dataset"]["num_examples"]
+    assert result["measured"] >= result["recorded"] - one_series - 1e-9
+
+
+@pytest.mark.parametrize("name", PRESETS)
+def test_metadata_is_complete_and_recipe_exists(name, repo_root):
+    metadata = read_metadata(name)
+    for key in ("dataset", "metrics", "reference", "parameter_count", "weights_sha256",
+                "recipe", "license", "input_shape"):
+        assert metadata.get(key) is not None, key
+    recipe = read_recipe(repo_root / metadata["recipe"])
+    assert recipe.name == name == metadata["name"]
+    assert metadata["reference"]["numbers"], "published numbers go beside ours"

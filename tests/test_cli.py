@@ -1,0 +1,79 @@
+"""The `rnnzoo` command, run as a user runs it (a subprocess) where it matters."""
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from rnnzoo import cli
+
+
+def run_cli(*args, timeout=300):
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
+    return subprocess.run(
+        [sys.executable, "-m", "rnnzoo.cli", *args],
+        capture_output=True, text=True, timeout=timeout, env=env,
+    )
+
+
+def test_help_does_not_import_tensorflow():
+    code = (
+        "import sys\n"
+        "from rnnzoo import cli\n"
+        "try:\n    cli.main(['--help'])\nexcept SystemExit:\n    pass\n"
+        "bad = [m for m in ('tensorflow', 'keras') if m in sys.modules]\n"
+        "assert not bad, bad\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert "quickstart" in result.stdout and "export" in result.stdout
+
+
+def test_list_layers_and_presets(capsys):
+    assert cli.main(["list", "layers"]) == 0
+    assert capsys.readouterr().out.split() == ["elman", "fully_recurrent", "indrnn", "jordan"]
+    assert cli.main(["list", "presets", "indrnn*"]) == 0
+    out = capsys.readouterr().out
+    assert "indrnn_classifier.gunpoint" in out and "GunPoint/test: accuracy" in out
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["evaluate", "no_such_preset"], "Unknown preset 'no_such_preset'"),
+        (["evaluate", "../x"], "path separators"),
+        (["train", "missing.yaml"], "does not exist"),
+        (["export", "missing.keras", "--out", "x.tflite"], "does not exist"),
+    ],
+)
+def test_user_errors_print_one_line_and_exit_2(args, message, capsys):
+    assert cli.main(args) == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_bad_recipe_is_one_line_exit_2(tmp_path):
+    recipe = tmp_path / "bad.yaml"
+    recipe.write_text("name: elman_classifier.x\ndata: {name: GunPoint}\n"
+                      "model: {backbone: [{layer: elman, units: 4}]}\ntraining: {epochs: many}\n")
+    result = run_cli("train", str(recipe))
+    assert result.returncode == 2
+    assert "training.epochs" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_usage_errors_exit_2():
+    result = run_cli("list", "nonsense")
+    assert result.returncode == 2 and "invalid choice" in result.stderr
+
+
+@pytest.mark.slow
+def test_evaluate_and_export_a_preset(tmp_path, capsys):
+    assert cli.main(["evaluate", "elman_classifier.italypowerdemand"]) == 0
+    out = capsys.readouterr().out
+    assert "accuracy" in out and "published" in out
+    target = tmp_path / "ipd.tflite"
+    assert cli.main(["export", "elman_classifier.italypowerdemand", "--format", "tflite",
+                     "--out", str(target)]) == 0
+    assert target.stat().st_size > 0 and "max |exported - keras|" in capsys.readouterr().out
