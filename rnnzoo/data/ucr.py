@@ -11,8 +11,8 @@ This module uses only numpy and the standard library (no tensorflow / keras).
 
 Example:
     >>> from rnnzoo.data.ucr import load_ucr
-    >>> train = load_ucr("GunPoint", "train")   # doctest: +SKIP
-    >>> train.x.shape, train.class_names        # doctest: +SKIP
+    >>> train = load_ucr("GunPoint", "train")   # ships inside rnnzoo
+    >>> train.x.shape, train.class_names
     ((50, 150, 1), ('1', '2'))
 """
 
@@ -156,9 +156,10 @@ def read_ts(path: Union[str, os.PathLike]) -> TSData:
             names the file, the line, what was expected and what was found.
 
     Example:
-        >>> d = read_ts("GunPoint_TRAIN.ts")   # doctest: +SKIP
-        >>> d.x.shape, d.y[:3]                 # doctest: +SKIP
-        ((50, 150, 1), array([1, 0, 0], dtype=int32))
+        ```python
+        d = read_ts("GunPoint_TRAIN.ts")
+        d.x.shape, d.y[:3]   # ((50, 150, 1), array([1, 0, 0], dtype=int32))
+        ```
     """
     path = Path(path)
     opener = gzip.open if path.name.lower().endswith(".gz") else open
@@ -358,8 +359,8 @@ def load_ucr(name: str, split: str = "train", path=None, cache_dir=None,
         FileNotFoundError: the file is not under ``path``, or no source had the data.
 
     Example:
-        >>> d = load_ucr("ItalyPowerDemand", "test", download=False)  # doctest: +SKIP
-        >>> d.x.shape, d.class_names                                    # doctest: +SKIP
+        >>> d = load_ucr("ItalyPowerDemand", "test", download=False)
+        >>> d.x.shape, d.class_names
         ((1029, 24, 1), ('1', '2'))
     """
     if split not in ("train", "test"):

@@ -111,10 +111,10 @@ class Elman(ZooRNN):
 
     >>> import numpy as np
     >>> x = np.zeros((4, 10, 3), "float32")
-    >>> Elman(8)(x).shape
+    >>> tuple(Elman(8)(x).shape)
     (4, 8)
     >>> y, context = Elman(8, output_units=2, return_sequences=True, return_state=True)(x)
-    >>> y.shape, context.shape
+    >>> tuple(y.shape), tuple(context.shape)
     ((4, 10, 2), (4, 8))
 
     Reference:

@@ -89,7 +89,7 @@ class FullyRecurrent(ZooRNN):
 
     >>> import numpy as np
     >>> x = np.zeros((4, 10, 3), "float32")
-    >>> FullyRecurrent(12, output_units=2, return_sequences=True)(x).shape
+    >>> tuple(FullyRecurrent(12, output_units=2, return_sequences=True)(x).shape)
     (4, 10, 2)
 
     Reference:

@@ -16,7 +16,7 @@ class RecurrentMaxAbs(keras.constraints.Constraint):
     """
 
     def __init__(self, max_value):
-        if not isinstance(max_value, (int, float)) or max_value <= 0:
+        if isinstance(max_value, bool) or not isinstance(max_value, (int, float)) or max_value <= 0:
             raise ValueError(
                 "Received an invalid value for argument `max_value` of "
                 f"RecurrentMaxAbs, expected a positive number, got {max_value!r}."
@@ -115,7 +115,7 @@ class IndRNN(ZooRNN):
 
     >>> import numpy as np
     >>> x = np.zeros((4, 100, 2), "float32")
-    >>> IndRNN(32, max_timesteps=100, return_sequences=True)(x).shape
+    >>> tuple(IndRNN(32, max_timesteps=100, return_sequences=True)(x).shape)
     (4, 100, 32)
 
     Reference:

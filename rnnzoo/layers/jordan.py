@@ -122,7 +122,7 @@ class Jordan(ZooRNN):
 
     >>> import numpy as np
     >>> x = np.zeros((4, 10, 3), "float32")
-    >>> Jordan(16, output_units=2, context_decay=0.5)(x).shape
+    >>> tuple(Jordan(16, output_units=2, context_decay=0.5)(x).shape)
     (4, 2)
 
     Reference:

@@ -59,7 +59,7 @@ class SequenceClassifier(keras.Model):
     >>> import numpy as np, rnnzoo
     >>> clf = SequenceClassifier(rnnzoo.layers.IndRNN(16), num_classes=3, input_shape=(None, 2))
     >>> clf.compile()
-    >>> clf(np.zeros((4, 20, 2), "float32")).shape
+    >>> tuple(clf(np.zeros((4, 20, 2), "float32")).shape)
     (4, 3)
     """
 
