@@ -2,9 +2,58 @@
 
 `export(model, path)` fixes the input signature (static batch), freezes the
 variables into constants, converts with builtin ops only and checks the result
-against Keras on sample inputs. See `rnnzoo.export.export`.
+against Keras on sample inputs. The work lives in `rnnzoo.export.exporter`,
+imported on first use so that `import rnnzoo` (and `rnnzoo --help`) stays light.
 """
 
-from rnnzoo.export.exporter import ExportError, ExportReport, export, run_tflite
+import importlib
+
+_LAZY = ("ExportError", "ExportReport", "run_tflite")
+
+
+def export(
+    model,
+    path,
+    format=None,
+    batch_size=1,
+    timesteps=None,
+    sample_inputs=None,
+    tolerance=1e-5,
+    overwrite=True,
+    seed=0,
+):
+    """Exports a Keras model to builtins-only TFLite or SavedModel, parity-checked.
+
+    See `rnnzoo.export.exporter.export` for the arguments; returns an
+    `ExportReport` and raises `ExportError` (a `ValueError`) when the model
+    needs non-builtin ops or the exported outputs differ from Keras.
+
+    Example:
+
+    ```python
+    report = rnnzoo.export(model, "model.tflite")
+    print(report.max_abs_diff, report.ops)
+    ```
+    """
+    from rnnzoo.export import exporter
+
+    return exporter.export(
+        model,
+        path,
+        format=format,
+        batch_size=batch_size,
+        timesteps=timesteps,
+        sample_inputs=sample_inputs,
+        tolerance=tolerance,
+        overwrite=overwrite,
+        seed=seed,
+    )
+
+
+def __getattr__(name):
+    if name in _LAZY:
+        return getattr(importlib.import_module("rnnzoo.export.exporter"), name)
+    raise AttributeError(f"module 'rnnzoo.export' has no attribute {name!r}")
+
 
 __all__ = ["ExportError", "ExportReport", "export", "run_tflite"]
