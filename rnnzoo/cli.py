@@ -30,6 +30,11 @@ def _cmd_list(args):
 
         for name in list_layers(args.pattern):
             print(name)
+    elif what == "datasets":
+        from rnnzoo.data import describe, list_datasets  # NumPy only, no TensorFlow
+
+        for name in list_datasets(args.pattern):
+            print(f"{name:24s} {describe(name).description}")
     else:
         from rnnzoo.presets import list_presets, read_metadata
 
@@ -108,8 +113,8 @@ def build_parser():
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     commands.required = True
 
-    listing = commands.add_parser("list", help="list layers or pretrained presets")
-    listing.add_argument("what", choices=("layers", "presets"))
+    listing = commands.add_parser("list", help="list layers, pretrained presets or datasets")
+    listing.add_argument("what", choices=("layers", "presets", "datasets"))
     listing.add_argument("pattern", nargs="?", default="*", help="fnmatch pattern, e.g. '*rnn*'")
     listing.set_defaults(run=_cmd_list)
 

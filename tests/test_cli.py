@@ -32,10 +32,32 @@ def test_help_does_not_import_tensorflow():
 
 def test_list_layers_and_presets(capsys):
     assert cli.main(["list", "layers"]) == 0
-    assert capsys.readouterr().out.split() == ["elman", "fully_recurrent", "indrnn", "jordan"]
+    import rnnzoo
+
+    assert capsys.readouterr().out.split() == rnnzoo.list_layers()
     assert cli.main(["list", "presets", "indrnn*"]) == 0
     out = capsys.readouterr().out
     assert "indrnn_classifier.gunpoint" in out and "GunPoint/test: accuracy" in out
+
+
+def test_list_datasets_prints_descriptions_without_tensorflow():
+    code = (
+        "import sys\n"
+        "from rnnzoo import cli\n"
+        "assert cli.main(['list', 'datasets']) == 0\n"
+        "assert cli.main(['list', 'datasets', 'tomi*']) == 0\n"
+        "bad = [m for m in ('tensorflow', 'tensorflow_datasets', 'keras') if m in sys.modules]\n"
+        "assert not bad, bad\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    from rnnzoo.data import describe, list_datasets
+
+    lines = result.stdout.strip().splitlines()
+    names = list_datasets()
+    assert [line.split()[0] for line in lines] == names + ["tomita"]
+    for line, name in zip(lines, names):
+        assert line.split(None, 1)[1] == describe(name).description
 
 
 @pytest.mark.parametrize(
