@@ -116,3 +116,26 @@ def test_default_data_dir_follows_rnnzoo_home(monkeypatch, tmp_path):
     monkeypatch.delenv("RNNZOO_HOME")
     assert tfds_builders.default_data_dir().endswith(".rnnzoo/tfds")
     assert rnnzoo.data.load.__module__ == "rnnzoo.data"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", list_datasets())
+def test_every_dataset_loads_through_tfds_load(name, tmp_path):
+    """`tfds.load("rnnzoo_<name>")` prepares every split offline and yields the
+    generator's own first examples (3 per split keeps the sweep quick)."""
+    spec = describe(name)
+    params = spec.params()
+    quick = {"download_config": tfds.download.DownloadConfig(max_examples_per_split=3,
+                                                              try_download_gcs=False)}
+    for split in spec.splits(params):
+        rows = _rows(tfds.load(f"rnnzoo_{name}/{spec.default_config}", split=split,
+                               data_dir=str(tmp_path), download_and_prepare_kwargs=quick))
+        expected = [example for _, example in zip(range(3), spec.generate(split, params, 0))]
+        assert len(rows) == len(expected) > 0, split
+        for row, example in zip(rows, expected):
+            for key, value in example.items():
+                got, want = row[key], np.asarray(value)
+                if want.dtype.kind in "USO":  # TFDS returns text as bytes
+                    got = np.asarray(got).astype(str)
+                    want = want.astype(str)
+                np.testing.assert_array_equal(got, want, err_msg=f"{name}/{split}/{key}")
