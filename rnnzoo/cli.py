@@ -52,9 +52,9 @@ def _cmd_train(args):
     recipe = read_recipe(args.recipe)  # refuses a bad recipe before any import of TF
     out = args.out or recipe.name
     metadata = run_recipe(args.recipe, out, verbose=0 if args.quiet else 2)
-    print(f"wrote preset {metadata['name']} to {out} "
-          f"(accuracy {metadata['metrics']['accuracy']:.4f} on "
-          f"{metadata['dataset']['name']}/{metadata['dataset']['split']})")
+    numbers = ", ".join(f"{k} {v:.4f}" for k, v in metadata["metrics"].items())
+    print(f"wrote preset {metadata['name']} to {out} ({numbers} on "
+          f"{metadata['dataset'].get('name')}/{metadata['dataset'].get('split')})")
     return 0
 
 
@@ -62,8 +62,8 @@ def _cmd_evaluate(args):
     from rnnzoo.presets.recipes import evaluate_preset
 
     result = evaluate_preset(args.preset)
-    print(f"{result['name']} on {result['dataset']}: accuracy {result['measured']:.4f} "
-          f"(recorded {result['recorded']:.4f})")
+    print(f"{result['name']} on {result['dataset']}: {result['metric']} "
+          f"{result['measured']:.4f} (recorded {result['recorded']:.4f})")
     reference = result.get("reference")
     if reference:
         numbers = ", ".join(f"{k} {v:.3f}" for k, v in reference["numbers"].items())

@@ -78,7 +78,7 @@ def test_user_errors_print_one_line_and_exit_2(args, message, capsys):
 
 def test_bad_recipe_is_one_line_exit_2(tmp_path):
     recipe = tmp_path / "bad.yaml"
-    recipe.write_text("name: elman_classifier.x\ndata: {name: GunPoint}\n"
+    recipe.write_text("name: elman_classifier.x\ntask: sequence_classifier\ndata: {name: GunPoint}\n"
                       "model: {backbone: [{layer: elman, units: 4}]}\ntraining: {epochs: many}\n")
     result = run_cli("train", str(recipe))
     assert result.returncode == 2

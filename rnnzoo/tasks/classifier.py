@@ -4,6 +4,7 @@ import keras
 
 from rnnzoo import registry
 from rnnzoo.layers.base import PACKAGE
+from rnnzoo.tasks.base import ZooTask, as_layer_list, deserialize_layers, serialize_layers
 
 
 def _check_input_shape(input_shape):
@@ -19,19 +20,8 @@ def _check_input_shape(input_shape):
     return tuple(input_shape)
 
 
-def _as_layer_list(backbone):
-    layers = list(backbone) if isinstance(backbone, (list, tuple)) else [backbone]
-    if not layers or not all(isinstance(layer, keras.layers.Layer) for layer in layers):
-        raise ValueError(
-            "Received an invalid value for argument `backbone` of "
-            "SequenceClassifier, expected a Keras layer or a list of layers "
-            f"(e.g. rnnzoo.layers.IndRNN(64)), got {backbone!r}."
-        )
-    return layers
-
-
 @keras.saving.register_keras_serializable(package=PACKAGE)
-class SequenceClassifier(keras.Model):
+class SequenceClassifier(ZooTask):
     """Many-to-one classifier: sequences in, class logits out, any backbone.
 
     The backbone is one recurrent layer, or a list applied in order (stack them
@@ -75,7 +65,7 @@ class SequenceClassifier(keras.Model):
         **kwargs,
     ):
         # === Layers ===
-        layers = _as_layer_list(backbone)
+        layers = as_layer_list(backbone, "SequenceClassifier")
         if isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes < 2:
             raise ValueError(
                 "Received an invalid value for argument `num_classes` of "
@@ -129,17 +119,9 @@ class SequenceClassifier(keras.Model):
             metrics = [keras.metrics.SparseCategoricalAccuracy(name="accuracy")]
         super().compile(optimizer=optimizer, loss=loss, metrics=metrics, **kwargs)
 
-    def compile_from_config(self, config):
-        # Keras skips models whose compile() is overridden; ours takes the
-        # same arguments, so a saved compile config restores as is.
-        self.compile(**keras.saving.deserialize_keras_object(config))
-        if self.built:
-            self.optimizer.build(self.trainable_variables)
-
     def get_config(self):
-        backbone = [keras.saving.serialize_keras_object(layer) for layer in self.backbone_layers]
         return {
-            "backbone": backbone if len(backbone) > 1 else backbone[0],
+            "backbone": serialize_layers(self.backbone_layers),
             "num_classes": self.num_classes,
             "input_shape": list(self.sequence_shape),
             "dropout": self.dropout,
@@ -152,12 +134,7 @@ class SequenceClassifier(keras.Model):
     @classmethod
     def from_config(cls, config):
         config = dict(config)
-        backbone = config.pop("backbone")
-        if isinstance(backbone, list):
-            backbone = [keras.saving.deserialize_keras_object(b) for b in backbone]
-        else:
-            backbone = keras.saving.deserialize_keras_object(backbone)
-        return cls(backbone=backbone, **config)
+        return cls(backbone=deserialize_layers(config.pop("backbone")), **config)
 
 
 registry.TASKS.register("sequence_classifier", SequenceClassifier)

@@ -8,6 +8,7 @@ from rnnzoo.presets.recipes import RecipeError, read_recipe, run_recipe
 GOOD = """
 name: elman_classifier.unittest
 seed: 3
+task: sequence_classifier
 data: {source: ucr, name: ItalyPowerDemand}
 model:
   backbone:
@@ -44,6 +45,8 @@ def test_recipe_trains_and_writes_a_loadable_preset(tmp_path):
         (("source: ucr", "source: web"), "data.source"),
         (("seed: 3", "seed: 3\nextra_key: 1"), "extra_key"),
         (("name: elman_classifier.unittest", "name: ../evil"), "name"),
+        (("task: sequence_classifier", "task: sequence_classifierr"), "Did you mean"),
+        (("task: sequence_classifier\n", ""), "task: Field required"),
     ],
 )
 def test_bad_recipes_are_refused_before_training(tmp_path, change, message):
