@@ -27,7 +27,15 @@ _PUBLIC = {
     "load": "rnnzoo.presets",
     "save_preset": "rnnzoo.presets",
 }
-_SUBMODULES = ("layers", "tasks", "data", "presets", "training", "tuning", "registry")
+_SUBMODULES = (
+    "data",
+    "initializers",
+    "layers",
+    "presets",
+    "registry",
+    "tasks",
+    "training",
+)
 
 __all__ = sorted(_PUBLIC) + ["export"] + list(_SUBMODULES) + ["__version__"]
 

@@ -7,10 +7,24 @@ layer class. Every registered layer passes the conformance sweep in
 
 from rnnzoo import registry
 from rnnzoo.layers.base import ZooCell, ZooRNN, zoo_layer
+from rnnzoo.layers.clockwork import ClockworkRNN, ClockworkRNNCell
+from rnnzoo.layers.ctrnn import CTRNN, MTRNN, CTRNNCell, MTRNNCell
 from rnnzoo.layers.elman import Elman, ElmanCell
+from rnnzoo.layers.esn import ESN, ESNCell
+from rnnzoo.layers.fir import FIR, FIRCell
 from rnnzoo.layers.fully_recurrent import FullyRecurrent, FullyRecurrentCell
+from rnnzoo.layers.gru import GRU
 from rnnzoo.layers.indrnn import IndRNN, IndRNNCell, RecurrentMaxAbs
 from rnnzoo.layers.jordan import Jordan, JordanCell
+from rnnzoo.layers.lstm import (
+    LSTM,
+    LayerNormLSTM,
+    LayerNormLSTMCell,
+    PeepholeLSTM,
+    PeepholeLSTMCell,
+)
+from rnnzoo.layers.rmlp import RMLP, RMLPCell
+from rnnzoo.layers.second_order import SecondOrder, SecondOrderCell
 
 
 def list_layers(pattern="*"):
@@ -18,7 +32,7 @@ def list_layers(pattern="*"):
 
     Example:
 
-    >>> list_layers("*rnn*")
+    >>> list_layers("ind*")
     ['indrnn']
     """
     return registry.LAYERS.names(pattern)
@@ -34,15 +48,35 @@ def get_layer(name):
 
 
 __all__ = [
+    "CTRNN",
+    "CTRNNCell",
+    "ClockworkRNN",
+    "ClockworkRNNCell",
+    "ESN",
+    "ESNCell",
     "Elman",
     "ElmanCell",
+    "FIR",
+    "FIRCell",
     "FullyRecurrent",
     "FullyRecurrentCell",
+    "GRU",
     "IndRNN",
     "IndRNNCell",
     "Jordan",
     "JordanCell",
+    "LSTM",
+    "LayerNormLSTM",
+    "LayerNormLSTMCell",
+    "MTRNN",
+    "MTRNNCell",
+    "PeepholeLSTM",
+    "PeepholeLSTMCell",
+    "RMLP",
+    "RMLPCell",
     "RecurrentMaxAbs",
+    "SecondOrder",
+    "SecondOrderCell",
     "ZooCell",
     "ZooRNN",
     "get_layer",

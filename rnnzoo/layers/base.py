@@ -60,6 +60,11 @@ def check_fraction(owner, argument, value, high_inclusive=False):
     return float(value)
 
 
+def split_evenly(total, parts):
+    """`total` units in `parts` groups whose sizes differ by at most one, larger first."""
+    return tuple(total // parts + (1 if i < total % parts else 0) for i in range(parts))
+
+
 _ROLES = ("kernel", "recurrent", "bias")
 
 
@@ -136,6 +141,9 @@ class ZooCell(keras.layers.Layer):
         }
         self.input_dim = None
         self._seed_offset = 0
+        # 1 for a layer running backwards: Bidirectional copies the config
+        # (seed included), and both directions must not start identical.
+        self.seed_stream = 0
 
     def _seeded(self, initializer):
         """A copy of `initializer` seeded from `self.seed` (one offset per weight)."""
@@ -145,7 +153,7 @@ class ZooCell(keras.layers.Layer):
         if "seed" not in config:
             return initializer
         self._seed_offset += 1
-        config["seed"] = self.seed * 1000 + self._seed_offset
+        config["seed"] = self.seed * 1000 + 500 * self.seed_stream + self._seed_offset
         return initializer.__class__.from_config(config)
 
     def add_role_weight(self, name, shape, role, initializer=None):
@@ -221,6 +229,7 @@ class ZooRNN(keras.layers.RNN):
             name=f"{self.zoo_name}_cell",
             **kwargs,
         )
+        cell.seed_stream = int(bool(rnn_kwargs.get("go_backwards", False)))
         super().__init__(cell, **rnn_kwargs, **layer_kwargs)
 
     @property
@@ -253,6 +262,10 @@ class ZooRNN(keras.layers.RNN):
     def build(self, sequences_shape, initial_state_shape=None):
         self._check_sequences(sequences_shape)
         super().build(sequences_shape, initial_state_shape)
+        # Some cells know their state size only once built (a delay line holds
+        # input features); refresh the copy keras.layers.RNN took at construction.
+        sizes = self.cell.state_size
+        self.state_size = list(sizes) if isinstance(sizes, (list, tuple)) else [sizes]
 
     def call(self, sequences, initial_state=None, mask=None, training=False):
         self._check_sequences(sequences.shape)

@@ -12,3 +12,10 @@ EXEMPTIONS = {}
 LAYER_ARGS = {
     "jordan": {"output_units": 3},
 }
+
+# Layers whose own weights are all non-trainable by design; the gradient check
+# then requires gradients to flow through them to the input instead.
+NO_TRAINABLE_WEIGHTS = {
+    "esn": "the reservoir and input weights of an echo state network are fixed "
+    "random matrices by definition; only a readout (a separate layer) is trained",
+}

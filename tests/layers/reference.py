@@ -197,3 +197,41 @@ def test_initial_state_matches_reference(variant, rng):
     assert_matches(layer(x, initial_state=[state0]), expected)
     # Without the initial state the result differs.
     assert not np.allclose(layer(x)[0], expected[0], atol=ATOL)
+
+
+# --- continuous-time variants (CTRNN) --------------------------------------
+
+# CTRNN's learnable time constants, stored as log(tau).
+WEIGHT_ATTRIBUTES["log_tau"] = "log_time_constant"
+
+
+# --- LSTM family, RMLP (test_lstm.py, test_rmlp.py) --------------------------
+
+# Peephole weights; layer-norm gains and the cell-state shift.
+WEIGHT_ATTRIBUTES.update(
+    {
+        "p_i": "input_peephole",
+        "p_f": "forget_peephole",
+        "p_o": "output_peephole",
+        "gamma_x": "input_gamma",
+        "gamma_h": "recurrent_gamma",
+        "gamma_c": "cell_gamma",
+        "beta_c": "cell_beta",
+    }
+)
+# RMLP: one kernel, recurrent kernel and bias per layer, "W0" -> kernel_0, ...
+for _layer in range(4):
+    WEIGHT_ATTRIBUTES[f"W{_layer}"] = f"kernel_{_layer}"
+    WEIGHT_ATTRIBUTES[f"U{_layer}"] = f"recurrent_kernel_{_layer}"
+    WEIGHT_ATTRIBUTES[f"b{_layer}"] = f"bias_{_layer}"
+
+
+def adding_problem(rng, count, time):
+    """The adding problem: channel 0 holds values in [0, 1), channel 1 marks
+    two steps with 1. Target: the sum of the two marked values (always
+    predicting its mean, 1.0, scores an MSE of 1/6)."""
+    values = rng.uniform(0.0, 1.0, (count, time)).astype("float32")
+    markers = np.zeros((count, time), "float32")
+    for row in markers:
+        row[rng.choice(time, 2, replace=False)] = 1.0
+    return np.stack([values, markers], axis=-1), np.sum(values * markers, 1, keepdims=True)

@@ -12,7 +12,7 @@ import tensorflow as tf
 
 import rnnzoo
 from rnnzoo.export import run_tflite
-from tests.layers.conformance_exemptions import EXEMPTIONS, LAYER_ARGS
+from tests.layers.conformance_exemptions import EXEMPTIONS, LAYER_ARGS, NO_TRAINABLE_WEIGHTS
 
 UNITS, BATCH, TIME, FEATURES = 5, 3, 6, 4
 LAYERS = rnnzoo.list_layers()
@@ -35,6 +35,8 @@ CHECKS = (
 
 
 def test_exemptions_name_real_layers_and_checks():
+    for layer, reason in NO_TRAINABLE_WEIGHTS.items():
+        assert layer in LAYERS and len(reason) > 20
     for (layer, check), reason in EXEMPTIONS.items():
         assert layer in LAYERS, f"exemption for unregistered layer {layer!r}"
         assert check in CHECKS, f"exemption for unknown check {check!r}"
@@ -158,6 +160,11 @@ def test_bidirectional(name):
     backward_reference.set_weights(bidirectional.backward_layer.get_weights())
     expected_backward = backward_reference(x[:, ::-1])[:, ::-1]
     np.testing.assert_allclose(output[..., size:], expected_backward, atol=1e-5)
+    # Seeded layers: the backward copy still starts from different weights.
+    forward, backward = bidirectional.forward_layer, bidirectional.backward_layer
+    assert any(
+        not np.array_equal(f, b) for f, b in zip(forward.get_weights(), backward.get_weights())
+    )
 
 
 @sweep("stacking")
@@ -188,14 +195,23 @@ def test_keras_save_load_identical(name, tmp_path):
 @sweep("gradients")
 def test_gradients_reach_every_trainable_weight(name):
     model = tiny_model(name)
-    x = data(7)
+    x = tf.constant(data(7))
     with tf.GradientTape() as tape:
+        tape.watch(x)
         loss = tf.reduce_sum(tf.square(model(x, training=True)))
     weights = model.trainable_weights
-    grads = tape.gradient(loss, weights)
+    *grads, input_grad = tape.gradient(loss, weights + [x])
     for weight, grad in zip(weights, grads):
         assert grad is not None, f"no gradient reaches {weight.path}"
         assert np.any(np.asarray(grad) != 0), f"zero gradient for {weight.path}"
+    # Gradients also flow through the layer to its input (stacking needs it).
+    assert input_grad is not None and np.any(np.asarray(input_grad) != 0)
+    # A layer without trainable weights must say so in the reviewed list.
+    own = model.layers[1].trainable_weights
+    assert bool(own) != (name in NO_TRAINABLE_WEIGHTS), (
+        f"{name}: trainable weights {[w.path for w in own]}; listed as having none: "
+        f"{name in NO_TRAINABLE_WEIGHTS}"
+    )
 
 
 @sweep("seed")

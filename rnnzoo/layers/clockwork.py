@@ -1,0 +1,164 @@
+"""Clockwork RNN: a hierarchical multi-rate RNN whose slower modules update less often."""
+
+import math
+
+import numpy as np
+from keras import ops
+
+from rnnzoo.layers.base import ZooCell, ZooRNN, serializable, split_evenly, zoo_layer
+
+
+def _check_periods(owner, periods):
+    values = tuple(periods) if isinstance(periods, (list, tuple)) else ()
+    valid = all(isinstance(p, int) and not isinstance(p, bool) and p > 0 for p in values)
+    if not values or not valid or any(a >= b for a, b in zip(values, values[1:])):
+        raise ValueError(
+            f"Received an invalid value for argument `periods` of {owner}, "
+            "expected a non-empty, strictly increasing tuple of positive "
+            f"integers (one clock period per module), got {periods!r}."
+        )
+    return values
+
+
+@serializable
+class ClockworkRNNCell(ZooCell):
+    """One step of a Clockwork RNN (CW-RNN).
+
+    The hidden units are split into modules `1..g` with clock periods
+    `T_1 < T_2 < ... < T_g`. The step index `t` (0 at the first step) is part
+    of the state. At step `t` only the modules with `t mod T_i == 0` update;
+    the others keep their previous values:
+
+        a_t = activation(x_t W + h_{t-1} (M * U) + b)
+        h_t[i] = a_t[i]  if t mod T_i == 0  else  h_{t-1}[i]     (per module i)
+        t <- (t + 1) mod lcm(T_1, ..., T_g)
+
+    `M` is a fixed block mask: module `i` receives the modules `j` with
+    `T_j >= T_i` (itself and every slower one), so slower modules feed faster
+    ones and never the reverse. Koutnik et al. write the recurrent matrix for
+    column vectors, `h = f(W_H h + W_I x)`, where this is block-upper-
+    triangular; here, with row vectors (`h U`), `M * U` is its transpose,
+    block-lower-triangular. Every module reads the input.
+
+    The counter wraps at the least common multiple of the periods (the
+    schedule repeats with it), so it stays small and exact. Because it is a
+    state, masked steps do not advance it, `go_backwards` starts the clock at
+    the first step processed, and `stateful` layers resume the schedule.
+    All modules are computed at every step and the inactive ones discarded,
+    which keeps the step a few dense ops (no speed-up from skipped modules).
+
+    Args:
+        units: int, hidden units, split across the modules as evenly as
+            possible (faster modules take the remainder); at least one per
+            module.
+        periods: strictly increasing tuple of positive ints, one clock
+            period per module. Default `(1, 2, 4, 8)`, the paper's
+            exponential series `T_i = 2**(i-1)`.
+        activation: default `"tanh"`.
+        use_bias, *_initializer, *_regularizer, *_constraint, seed: as in
+            `keras.layers.SimpleRNNCell`.
+
+    State: `[h, t]` with shapes `(batch, units)` and `(batch, 1)`.
+    """
+
+    def __init__(self, units, periods=(1, 2, 4, 8), **kwargs):
+        super().__init__(units, **kwargs)
+        owner = type(self).__name__
+        self.periods = _check_periods(owner, periods)
+        if self.units < len(self.periods):
+            raise ValueError(
+                f"Received an invalid value for argument `units` of {owner}, "
+                f"expected at least {len(self.periods)} units (one per module), "
+                f"got {self.units!r}."
+            )
+        self.module_sizes = split_evenly(self.units, len(self.periods))
+        self.cycle = math.lcm(*self.periods)
+        self.state_size = [self.units, 1]
+        self.output_size = self.units
+
+    def build(self, input_shape):
+        super().build(input_shape)
+        self.kernel = self.add_role_weight("kernel", (self.input_dim, self.units), "kernel")
+        self.recurrent_kernel = self.add_role_weight(
+            "recurrent_kernel", (self.units, self.units), "recurrent"
+        )
+        self.bias = self.add_role_weight("bias", (self.units,), "bias") if self.use_bias else None
+        module = np.repeat(np.arange(len(self.periods)), self.module_sizes)
+        # Row j (source) feeds column i (target) when j's module is as slow or slower.
+        self.recurrent_mask = (module[:, None] >= module[None, :]).astype(self.compute_dtype)
+        self.unit_periods = np.repeat(self.periods, self.module_sizes).astype(self.compute_dtype)
+        # Zeroed so that the weights read back show the real connectivity.
+        self.recurrent_kernel.assign(self.recurrent_kernel * self.recurrent_mask)
+
+    def call(self, inputs, states, training=False):
+        hidden, step = states
+        pre = ops.matmul(inputs, self.kernel) + ops.matmul(
+            hidden, self.recurrent_kernel * self.recurrent_mask
+        )
+        if self.use_bias:
+            pre = pre + self.bias
+        active = ops.equal(ops.mod(step, self.unit_periods), 0.0)  # (batch, units)
+        hidden = ops.where(active, self.activation(pre), hidden)
+        step = ops.mod(step + 1.0, float(self.cycle))
+        return hidden, [hidden, step]
+
+    def get_config(self):
+        config = super().get_config()
+        config["periods"] = list(self.periods)
+        return config
+
+
+@zoo_layer("hierarchical", aliases=("clockwork_rnn",))
+class ClockworkRNN(ZooRNN):
+    """Clockwork RNN layer: modules that tick at different rates (registered as "hierarchical").
+
+    A hierarchical multi-rate RNN: the hidden layer is split into modules
+    with clock periods `T_i` (default 1, 2, 4, 8); module `i` updates only at
+    steps where `t mod T_i == 0` and otherwise holds its value, and slower
+    modules feed the faster ones. Slow modules see only every `T_i`-th step
+    and summarise long stretches, so memories reach further with fewer
+    multiplications along the gradient path. See `ClockworkRNNCell` for the
+    equations and the direction of the connections.
+
+    Args:
+        units: int, hidden units, split evenly across the modules.
+        periods: strictly increasing tuple of positive ints. Default
+            `(1, 2, 4, 8)`.
+        activation (default `"tanh"`), use_bias, initializers, regularizers,
+            constraints, seed: passed to `ClockworkRNNCell`.
+        return_sequences, return_state, go_backwards, stateful, unroll,
+            zero_output_for_mask: as in `keras.layers.RNN`.
+
+    Call arguments:
+        sequences: float tensor `(batch, timesteps, features)`.
+        initial_state: optional list `[h, t]`: hidden `(batch, units)` and the
+            step index `(batch, 1)` to start the clock at (usually zeros).
+        mask: optional boolean `(batch, timesteps)`; masked steps keep the
+            hidden state and do not advance the clock, so a padded sequence
+            gives the same result as the unpadded one.
+        training: bool.
+
+    Input shape: `(batch, timesteps, features)`.
+    Output shape: `(batch, units)` or `(batch, timesteps, units)`; with
+    `return_state=True` the final `h` `(batch, units)` and step index
+    `(batch, 1)` follow.
+
+    Example:
+
+    >>> import numpy as np
+    >>> x = np.zeros((4, 40, 3), "float32")
+    >>> layer = ClockworkRNN(12, periods=(1, 2, 4, 8, 16, 32), return_state=True)
+    >>> y, h, t = layer(x)
+    >>> tuple(y.shape), tuple(h.shape), float(t[0, 0])
+    ((4, 12), (4, 12), 8.0)
+
+    Reference:
+        Koutnik, J., Greff, K., Gomez, F. & Schmidhuber, J. (2014). A
+        Clockwork RNN. ICML 2014, PMLR 32(2), 1863-1871.
+    """
+
+    cell_class = ClockworkRNNCell
+
+    @property
+    def periods(self):
+        return self.cell.periods

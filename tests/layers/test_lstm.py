@@ -1,0 +1,366 @@
+"""The LSTM family: the zoo's `LSTM` against Keras', peephole and layer-norm
+LSTM against NumPy references of their equations, their reduction to a
+standard LSTM, argument validation and one learning check each.
+
+Shapes, masking, save/load and export are covered by `test_conformance.py`;
+the helpers shared with the other variants' tests live in `reference.py`.
+"""
+
+import keras
+import numpy as np
+import pytest
+
+from rnnzoo.layers import (
+    LSTM,
+    LayerNormLSTM,
+    LayerNormLSTMCell,
+    PeepholeLSTM,
+    PeepholeLSTMCell,
+)
+from tests.layers import reference as ref
+from tests.layers.reference import ACTIVATIONS, BATCH, FEATURES, TIME, UNITS
+
+# Tests shared by every variant, collected here and run on the peephole VARIANT
+# (the layer-norm variant calls them directly, below).
+from tests.layers.reference import test_go_backwards_matches_reference_on_reversed_input  # noqa
+from tests.layers.reference import test_unroll_matches_reference  # noqa
+
+pytestmark = pytest.mark.usefixtures("keras_seed")
+
+sigmoid = ACTIVATIONS["sigmoid"]
+
+
+def split_gates(z):
+    u = z.shape[-1] // 4
+    return z[:, :u], z[:, u : 2 * u], z[:, 2 * u : 3 * u], z[:, 3 * u :]
+
+
+def initial(state0, batch, units):
+    if state0 is None:
+        return np.zeros((batch, units)), np.zeros((batch, units))
+    return tuple(np.asarray(s, np.float64) for s in state0)
+
+
+def peephole_lstm_reference(x, p, activation="tanh", state0=None):
+    """Float64 loop for the peephole LSTM (a plain LSTM without p_i, p_f, p_o).
+
+    i = s(x W_i + h U_i + p_i c_prev + b_i); f likewise with p_f;
+    c = f c_prev + i act(x W_c + h U_c + b_c); o = s(x W_o + h U_o + p_o c + b_o);
+    h = o act(c). Returns (h at every step, final h, final c), like the layer.
+    """
+    x, p = ref.float64(x, p)
+    act = ACTIVATIONS[activation]
+    units = p["U"].shape[0]
+    h, c = initial(state0, x.shape[0], units)
+    p_i, p_f, p_o = (p.get(key, np.zeros(units)) for key in ("p_i", "p_f", "p_o"))
+    outputs = []
+    for t in range(x.shape[1]):
+        z_i, z_f, z_c, z_o = split_gates(x[:, t] @ p["W"] + h @ p["U"] + p.get("b", 0.0))
+        i = sigmoid(z_i + p_i * c)
+        f = sigmoid(z_f + p_f * c)
+        c = f * c + i * act(z_c)
+        o = sigmoid(z_o + p_o * c)
+        h = o * act(c)
+        outputs.append(h)
+    return np.stack(outputs, axis=1), h, c
+
+
+def layer_norm(v, gamma, beta, epsilon):
+    normalized = (v - v.mean(-1, keepdims=True)) / np.sqrt(v.var(-1, keepdims=True) + epsilon)
+    return normalized * gamma + beta
+
+
+def layer_norm_lstm_reference(x, p, epsilon=1e-3, state0=None):
+    """Float64 loop for the layer-normalised LSTM (Ba et al. 2016, eqs. 20-22,
+    the pre-activation shifts folded into b).
+
+    z = LN(x W; g_x) + LN(h U; g_h) + b; c = s(z_f) c + s(z_i) tanh(z_c);
+    h = s(z_o) tanh(LN(c; g_c, beta_c)). Returns (h at every step, final h,
+    final c), like the layer.
+    """
+    x, p = ref.float64(x, p)
+    units = p["U"].shape[0]
+    h, c = initial(state0, x.shape[0], units)
+    outputs = []
+    for t in range(x.shape[1]):
+        z = layer_norm(x[:, t] @ p["W"], p["gamma_x"], 0.0, epsilon)
+        z = z + layer_norm(h @ p["U"], p["gamma_h"], 0.0, epsilon) + p.get("b", 0.0)
+        z_i, z_f, z_c, z_o = split_gates(z)
+        c = sigmoid(z_f) * c + sigmoid(z_i) * np.tanh(z_c)
+        h = sigmoid(z_o) * np.tanh(layer_norm(c, p["gamma_c"], p["beta_c"], epsilon))
+        outputs.append(h)
+    return np.stack(outputs, axis=1), h, c
+
+
+def lstm_params(rng, kwargs):
+    p = {"W": ref.draw(rng, FEATURES, 4 * UNITS), "U": ref.draw(rng, UNITS, 4 * UNITS)}
+    if kwargs.get("use_bias", True):
+        p["b"] = ref.draw(rng, 4 * UNITS)
+    return p
+
+
+def peephole_params(rng, kwargs):
+    p = lstm_params(rng, kwargs)
+    p.update({key: ref.draw(rng, UNITS) for key in ("p_i", "p_f", "p_o")})
+    return p
+
+
+def layer_norm_params(rng, kwargs):
+    p = lstm_params(rng, kwargs)
+    # Gains away from 1 and a non-zero shift, so each one is exercised.
+    p["gamma_x"] = 1.0 + ref.draw(rng, 4 * UNITS)
+    p["gamma_h"] = 1.0 + ref.draw(rng, 4 * UNITS)
+    p["gamma_c"] = 1.0 + ref.draw(rng, UNITS)
+    p["beta_c"] = ref.draw(rng, UNITS)
+    return p
+
+
+def peephole_reference(x, p, kwargs, state0=None):
+    return peephole_lstm_reference(x, p, kwargs.get("activation", "tanh"), state0)
+
+
+def layer_norm_reference(x, p, kwargs, state0=None):
+    return layer_norm_lstm_reference(x, p, kwargs.get("epsilon", 1e-3), state0)
+
+
+PEEPHOLE_CASES = {
+    "default": {},
+    "no_bias": {"use_bias": False},
+    "relu": {"activation": "relu"},
+}
+LAYER_NORM_CASES = {
+    "default": {},
+    "no_bias": {"use_bias": False},
+    "large_epsilon": {"epsilon": 0.5},
+}
+
+VARIANT = ref.variant(PeepholeLSTM, peephole_params, peephole_reference, {})
+LAYER_NORM = ref.variant(LayerNormLSTM, layer_norm_params, layer_norm_reference, {})
+
+
+@pytest.mark.parametrize("kwargs", PEEPHOLE_CASES.values(), ids=PEEPHOLE_CASES.keys())
+def test_peephole_matches_numpy_reference(kwargs, rng):
+    ref.check_matches_reference(VARIANT, rng, kwargs)
+
+
+@pytest.mark.parametrize("kwargs", LAYER_NORM_CASES.values(), ids=LAYER_NORM_CASES.keys())
+def test_layer_norm_matches_numpy_reference(kwargs, rng):
+    ref.check_matches_reference(LAYER_NORM, rng, kwargs)
+
+
+@pytest.mark.parametrize(
+    "shared",
+    [ref.test_go_backwards_matches_reference_on_reversed_input, ref.test_unroll_matches_reference],
+    ids=["go_backwards", "unroll"],
+)
+def test_layer_norm_shared_checks(shared, rng):
+    shared(LAYER_NORM, rng)
+
+
+@pytest.mark.parametrize("variant", [VARIANT, LAYER_NORM], ids=["peephole", "layer_norm"])
+def test_initial_state_matches_reference(variant, rng):
+    x = ref.inputs(rng)
+    layer, params = ref.make_layer(variant, x, rng)
+    state0 = [rng.standard_normal((BATCH, UNITS)).astype("float32") for _ in range(2)]
+    expected = variant["reference"](x, params, {}, state0)
+    assert_same_run(layer(x, initial_state=state0), expected)
+    assert not np.allclose(layer(x)[0], expected[0], atol=ref.ATOL)
+
+
+# --- reduction to a standard LSTM --------------------------------------------
+
+
+def keras_lstm_with(params, x):
+    """`keras.layers.LSTM` with the weights W, U, b of `params`, run on `x`."""
+    lstm = keras.layers.LSTM(UNITS, return_sequences=True, return_state=True)
+    lstm(x)
+    lstm.set_weights([params["W"], params["U"], params["b"]])
+    return lstm(x)
+
+
+def assert_same_run(actual, expected):
+    """Both are (h at every step, final h, final c)."""
+    assert len(actual) == len(expected) == 3
+    for a, e in zip(actual, expected):
+        np.testing.assert_allclose(a, e, atol=ref.ATOL)
+
+
+def test_reference_without_peepholes_matches_keras_lstm(rng):
+    # Validates the NumPy LSTM loop that the peephole reference builds on.
+    x = ref.inputs(rng)
+    params = lstm_params(rng, {})
+    assert_same_run(keras_lstm_with(params, x), peephole_lstm_reference(x, params))
+
+
+def test_zero_peepholes_equal_keras_lstm(rng):
+    x = ref.inputs(rng)
+    layer, params = ref.make_layer(VARIANT, x, rng)
+    expected = keras_lstm_with(params, x)
+    assert not np.allclose(layer(x)[0], expected[0], atol=1e-3)
+    for key in ("p_i", "p_f", "p_o"):
+        params[key] = np.zeros(UNITS, "float32")
+    ref.assign(layer, params)
+    assert_same_run(layer(x), expected)
+
+
+def test_identity_normalisation_equals_keras_lstm(rng, monkeypatch):
+    # With every layer normalisation replaced by the identity, the gate
+    # plumbing (order i, f, c, o, biases, cell update) must be Keras' LSTM.
+    x = ref.inputs(rng)
+    layer, params = ref.make_layer(LAYER_NORM, x, rng)
+    expected = keras_lstm_with(params, x)
+    assert not np.allclose(layer(x)[0], expected[0], atol=1e-3)
+    monkeypatch.setattr(LayerNormLSTMCell, "normalize", lambda self, v, gamma, beta=None: v)
+    assert_same_run(layer(x), expected)
+
+
+@pytest.mark.parametrize("cls", [PeepholeLSTM, LayerNormLSTM, LSTM])
+def test_weight_layout_and_unit_forget_bias(cls):
+    layer = cls(UNITS, bias_initializer="zeros")
+    layer(np.zeros((1, 2, FEATURES), "float32"))
+    shapes = {w.path.split("/")[-1]: tuple(w.shape) for w in layer.weights}
+    assert shapes["kernel"] == (FEATURES, 4 * UNITS)
+    assert shapes["recurrent_kernel"] == (UNITS, 4 * UNITS)
+    expected_bias = np.zeros(4 * UNITS)
+    expected_bias[UNITS : 2 * UNITS] = 1.0
+    np.testing.assert_array_equal(layer.cell.bias, expected_bias)
+    plain = cls(UNITS, unit_forget_bias=False)
+    plain(np.zeros((1, 2, FEATURES), "float32"))
+    np.testing.assert_array_equal(plain.cell.bias, np.zeros(4 * UNITS))
+
+
+@pytest.mark.parametrize("cls", [PeepholeLSTM, LayerNormLSTM])
+def test_seeded_random_forget_bias_is_reproducible(cls):
+    def bias(seed):
+        layer = cls(UNITS, seed=seed, bias_initializer="random_normal")
+        layer(np.zeros((1, 2, FEATURES), "float32"))
+        return np.asarray(layer.cell.bias)
+
+    np.testing.assert_array_equal(bias(3), bias(3))
+    assert not np.array_equal(bias(3), bias(4))
+    np.testing.assert_array_equal(bias(3)[UNITS : 2 * UNITS], np.ones(UNITS))
+
+
+# --- the zoo's LSTM is Keras' LSTM --------------------------------------------
+
+
+def test_zoo_lstm_equals_keras_lstm(rng):
+    x = ref.inputs(rng)
+    mask = np.arange(TIME)[None, :] < np.array([TIME, 4, 1])[:, None]
+    zoo = LSTM(UNITS, return_sequences=True, return_state=True, seed=2)
+    keras_lstm = keras.layers.LSTM(UNITS, return_sequences=True, return_state=True)
+    zoo(x)
+    keras_lstm(x)
+    keras_lstm.set_weights(zoo.get_weights())
+    assert_same_run(zoo(x, mask=mask), keras_lstm(x, mask=mask))
+    params = dict(zip("WUb", zoo.get_weights()))
+    assert_same_run(zoo(x), peephole_lstm_reference(x, params))
+
+
+def test_zoo_lstm_config_is_keras_config():
+    zoo, plain = LSTM(UNITS, kernel_initializer="he_normal"), keras.layers.LSTM(
+        UNITS, kernel_initializer="he_normal"
+    )
+    drop_name = lambda config: {k: v for k, v in config.items() if k != "name"}  # noqa: E731
+    assert drop_name(zoo.get_config()) == drop_name(plain.get_config())
+    assert keras.saving.get_registered_name(LSTM) == "rnnzoo>LSTM"
+    assert keras.saving.get_registered_name(keras.layers.LSTM) != "rnnzoo>LSTM"
+
+
+def test_zoo_lstm_seed_seeds_initializers_but_config_keeps_them():
+    layers = [LSTM(UNITS, seed=s, kernel_initializer="he_normal") for s in (3, 3, 4)]
+    weights = []
+    for layer in layers:
+        layer(np.zeros((1, 2, FEATURES), "float32"))
+        weights.append(layer.get_weights())
+    for a, b in zip(weights[0], weights[1]):
+        np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(weights[0][0], weights[2][0])
+    config = layers[0].get_config()
+    assert config["seed"] == 3
+    assert config["kernel_initializer"]["class_name"] == "HeNormal"
+    assert config["kernel_initializer"]["config"]["seed"] is None
+    assert LSTM.from_config(config).get_config() == config
+
+
+# --- argument validation ------------------------------------------------------
+
+
+@ref.invalid_units
+@pytest.mark.parametrize(
+    "cls", [LSTM, PeepholeLSTM, PeepholeLSTMCell, LayerNormLSTM, LayerNormLSTMCell]
+)
+def test_invalid_units(cls, units):
+    ref.assert_rejects("units", cls, units)
+
+
+@pytest.mark.parametrize("epsilon", [0, -1e-3, "1e-3", True])
+@ref.layer_and_cell(LayerNormLSTM, LayerNormLSTMCell)
+def test_invalid_epsilon(cls, epsilon):
+    ref.assert_rejects("epsilon", cls, 4, epsilon=epsilon)
+
+
+@pytest.mark.parametrize("seed", [1.5, "3", True])
+def test_lstm_invalid_seed(seed):
+    ref.assert_rejects("seed", LSTM, 4, seed=seed)
+
+
+# --- learning ----------------------------------------------------------------
+
+
+def interval_reproduction(rng, count, time=20):
+    """Spikes at t0 and t0 + d; the target spike is at t0 + 2 d (one more
+    interval later): the network must time an interval and reproduce it."""
+    x = np.zeros((count, time, 1), "float32")
+    y = np.zeros((count, time, 1), "float32")
+    t0, d = rng.integers(0, 5, count), rng.integers(3, 7, count)
+    rows = np.arange(count)
+    x[rows, t0, 0] = x[rows, t0 + d, 0] = 1.0
+    y[rows, t0 + 2 * d, 0] = 1.0
+    return x, y
+
+
+def test_peephole_lstm_learns_to_reproduce_an_interval():
+    rng = np.random.default_rng(0)
+    x, y = interval_reproduction(rng, 512)
+    model = keras.Sequential(
+        [
+            keras.Input((20, 1)),
+            PeepholeLSTM(32, return_sequences=True, seed=1),
+            keras.layers.Dense(1),
+        ]
+    )
+    model.compile(
+        optimizer=keras.optimizers.Adam(0.01),
+        loss=keras.losses.BinaryCrossentropy(from_logits=True),
+    )
+    model.fit(x, y, batch_size=32, epochs=20, verbose=0)
+    x_test, y_test = interval_reproduction(rng, 512)
+    predicted = model.predict(x_test, verbose=0)[..., 0]
+    # The output peaks exactly at the target step; chance is about 1/14
+    # (trained networks score 1.0 for global seeds 1234, 7, 8 and 9).
+    on_time = np.mean(predicted.argmax(axis=1) == y_test[..., 0].argmax(axis=1))
+    assert on_time >= 0.95, on_time
+
+
+@pytest.mark.parametrize(
+    "cls, epochs", [(LayerNormLSTM, 20), (LSTM, 15)], ids=["layer_norm", "lstm"]
+)
+def test_learns_adding_problem(cls, epochs):
+    time = 20
+    rng = np.random.default_rng(0)
+    x, y = ref.adding_problem(rng, 512, time)
+    model = keras.Sequential(
+        [
+            keras.Input((time, 2)),
+            cls(16, seed=0),
+            keras.layers.Dense(1, bias_initializer=keras.initializers.Constant(1.0)),
+        ]
+    )
+    model.compile(optimizer=keras.optimizers.Adam(0.01), loss="mse")
+    model.fit(x, y, batch_size=32, epochs=epochs, verbose=0)
+    x_test, y_test = ref.adding_problem(rng, 512, time)
+    mse = float(np.mean((model.predict(x_test, verbose=0) - y_test) ** 2))
+    # Predicting the mean (1.0) scores 1/6; trained networks reach 2e-3 to
+    # 9e-3 (seeds 0-2). Require below 0.02.
+    assert mse < 0.02, mse
