@@ -134,10 +134,27 @@ def run_tflite(model_content, inputs):
 
 
 def _tflite_ops(model_content):
-    from ai_edge_litert.interpreter import Interpreter
+    """Every op in the flatbuffer, loop bodies (WHILE subgraphs) included.
 
-    interpreter = Interpreter(model_content=model_content)
-    return tuple(sorted({op["op_name"] for op in interpreter._get_ops_details()}))
+    A custom op shows as "CUSTOM:<name>" (Flex ops are custom ops "Flex...").
+    """
+    from ai_edge_litert import schema_py_generated as schema
+
+    model = schema.Model.GetRootAsModel(model_content, 0)
+    names = {code: name for name, code in vars(schema.BuiltinOperator).items()
+             if not name.startswith("_")}
+    ops = set()
+    for g in range(model.SubgraphsLength()):
+        subgraph = model.Subgraphs(g)
+        for i in range(subgraph.OperatorsLength()):
+            opcode = model.OperatorCodes(subgraph.Operators(i).OpcodeIndex())
+            # Old files keep small codes in the deprecated field only.
+            code = max(opcode.BuiltinCode(), opcode.DeprecatedBuiltinCode())
+            if code == schema.BuiltinOperator.CUSTOM:
+                ops.add(f"CUSTOM:{(opcode.CustomCode() or b'').decode()}")
+            else:
+                ops.add(names.get(code, f"BUILTIN_{code}"))
+    return tuple(sorted(ops))
 
 
 def _convert_tflite(frozen):
@@ -161,7 +178,7 @@ def _convert_tflite(frozen):
             f"Flex delegate. {detail}"
         ) from None
     ops = _tflite_ops(content)
-    foreign = [op for op in ops if op.startswith("Flex") or op == "CUSTOM"]
+    foreign = [op for op in ops if op.startswith("CUSTOM")]
     if foreign:
         raise ExportError(f"The TFLite graph contains non-builtin ops: {foreign}.")
     return content, ops
