@@ -40,9 +40,10 @@ def _cmd_list(args):
 
         for name in list_presets(args.pattern):
             metadata = read_metadata(name)
-            metrics = ", ".join(f"{k} {v:.4f}" for k, v in metadata["metrics"].items())
+            metric = metadata.get("primary_metric") or next(iter(metadata["metrics"]))
             dataset = metadata["dataset"]
-            print(f"{name:40s} {dataset['name']}/{dataset['split']}: {metrics}")
+            where = f"{dataset.get('name')}/{dataset.get('split')}"
+            print(f"{name:44s} {where}: {metric} {metadata['metrics'][metric]:.4g}")
     return 0
 
 
@@ -52,7 +53,7 @@ def _cmd_train(args):
     recipe = read_recipe(args.recipe)  # refuses a bad recipe before any import of TF
     out = args.out or recipe.name
     metadata = run_recipe(args.recipe, out, verbose=0 if args.quiet else 2)
-    numbers = ", ".join(f"{k} {v:.4f}" for k, v in metadata["metrics"].items())
+    numbers = ", ".join(f"{k} {v:.4g}" for k, v in metadata["metrics"].items())
     print(f"wrote preset {metadata['name']} to {out} ({numbers} on "
           f"{metadata['dataset'].get('name')}/{metadata['dataset'].get('split')})")
     return 0
@@ -63,10 +64,10 @@ def _cmd_evaluate(args):
 
     result = evaluate_preset(args.preset)
     print(f"{result['name']} on {result['dataset']}: {result['metric']} "
-          f"{result['measured']:.4f} (recorded {result['recorded']:.4f})")
+          f"{result['measured']:.4g} (recorded {result['recorded']:.4g})")
     reference = result.get("reference")
     if reference:
-        numbers = ", ".join(f"{k} {v:.3f}" for k, v in reference["numbers"].items())
+        numbers = ", ".join(f"{k} {v:.4g}" for k, v in reference["numbers"].items())
         print(f"published ({reference['source']}): {numbers}")
     return 0
 

@@ -50,8 +50,9 @@ def run(work_dir=None, preset=PRESET, fine_tune_epochs=30, out=print):
 
     out(f"[1/5] The zoo: {len(rnnzoo.list_layers())} layers: {', '.join(rnnzoo.list_layers())}")
     for name in rnnzoo.list_presets():
-        metrics = read_metadata(name)["metrics"]
-        out(f"      preset {name}: " + ", ".join(f"{k} {v:.4f}" for k, v in metrics.items()))
+        metadata = read_metadata(name)
+        metric = metadata.get("primary_metric") or next(iter(metadata["metrics"]))
+        out(f"      preset {name}: {metric} {metadata['metrics'][metric]:.4g}")
 
     out(f"[2/5] Loading preset {preset!r} and its held-out test split")
     metadata = read_metadata(preset)

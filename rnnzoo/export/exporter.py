@@ -117,7 +117,8 @@ def run_tflite(model_content, inputs):
         with open(model_content, "rb") as handle:
             model_content = handle.read()
     interpreter = Interpreter(model_content=model_content)
-    details = sorted(interpreter.get_input_details(), key=lambda d: d["index"])
+    # The converter keeps the traced function's argument and output order.
+    details = interpreter.get_input_details()
     if len(details) != len(inputs):
         raise ValueError(
             f"The TFLite model takes {len(details)} inputs, got {len(inputs)}."
@@ -129,8 +130,7 @@ def run_tflite(model_content, inputs):
     for detail, value in zip(details, inputs):
         interpreter.set_tensor(detail["index"], value.astype(detail["dtype"]))
     interpreter.invoke()
-    out_details = sorted(interpreter.get_output_details(), key=lambda d: d["name"])
-    return [interpreter.get_tensor(d["index"]) for d in out_details]
+    return [interpreter.get_tensor(d["index"]) for d in interpreter.get_output_details()]
 
 
 def _tflite_ops(model_content):
@@ -329,7 +329,6 @@ def export(
     if format == "tflite":
         content, ops = _convert_tflite(frozen)
         actual = run_tflite(content, samples)
-        # LiteRT orders outputs by name; a single-output model is unaffected.
         diff = _max_diff(expected, actual)
         if diff > tolerance:
             raise ExportError(

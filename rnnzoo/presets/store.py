@@ -196,6 +196,21 @@ def load(name_or_dir, compile=True):
     return model
 
 
+def _without_optimizer(model, config):
+    """The model, or an uncompiled copy with its weights when it carries an optimizer.
+
+    Keras writes a compiled model's optimizer slots into the weights file too
+    (about twice the weights again for Adam); a preset ships weights only.
+    """
+    import keras
+
+    if getattr(model, "optimizer", None) is None:
+        return model
+    fresh = keras.saving.deserialize_keras_object(config, safe_mode=True)
+    fresh.set_weights(model.get_weights())
+    return fresh
+
+
 def save_preset(model, directory, metadata, overwrite=False):
     """Writes `model` as a preset folder; nothing is left half-written.
 
@@ -227,7 +242,7 @@ def save_preset(model, directory, metadata, overwrite=False):
         with open(os.path.join(staging, CONFIG_FILE), "w", encoding="utf-8") as handle:
             json.dump(config, handle, indent=2, sort_keys=True)
         weights = os.path.join(staging, WEIGHTS_FILE)
-        model.save_weights(weights)
+        _without_optimizer(model, config).save_weights(weights)
         written = dict(metadata)
         written.update(
             {

@@ -78,3 +78,19 @@ def test_sample_inputs_must_fit(tmp_path):
         rnnzoo.export(model(), tmp_path / "m.tflite", sample_inputs=[np.zeros((2, 5, 3))])
     with pytest.raises(ExportError, match="known inputs|built"):
         rnnzoo.export(keras.Sequential([keras.layers.Dense(2)]), tmp_path / "s.tflite")
+
+
+def test_many_inputs_and_outputs_keep_their_order(tmp_path):
+    # Twelve outputs: an order by name would put "Identity_10" before "Identity_2".
+    inputs = [keras.Input((3,), name=f"in_{i}") for i in range(3)]
+    merged = keras.layers.Concatenate()([inputs[0], 2 * inputs[1], 3 * inputs[2]])
+    outputs = [
+        keras.layers.Dense(1, kernel_initializer=keras.initializers.Constant(k))(merged)
+        for k in range(12)
+    ]
+    m = keras.Model(inputs, outputs)
+    report = rnnzoo.export(m, tmp_path / "many.tflite")
+    assert report.max_abs_diff <= 1e-5
+    x = [np.full((1, 3), i + 1.0, "float32") for i in range(3)]
+    for got, want in zip(run_tflite(str(tmp_path / "many.tflite"), x), m(x)):
+        np.testing.assert_allclose(got, want, atol=1e-5)

@@ -128,3 +128,19 @@ def test_keras_objects_survive_loading(preset_dir):
     assert isinstance(model, SequenceClassifier) and not model.compiled
     assert isinstance(model.backbone_layers[0], rnnzoo.layers.Elman)
     assert keras.saving.get_registered_name(type(model)) == "rnnzoo>SequenceClassifier"
+
+
+def test_weights_file_holds_no_optimizer_state(tmp_path):
+    model = SequenceClassifier(rnnzoo.layers.Elman(16, seed=1), num_classes=2, input_shape=(None, 1))
+    model.compile()
+    x = np.random.default_rng(0).normal(size=(8, 5, 1)).astype("float32")
+    model.fit(x, np.arange(8) % 2, epochs=1, verbose=0)  # creates Adam's slots
+    save_preset(model, tmp_path / "p", tiny_metadata())
+    import h5py
+
+    with h5py.File(tmp_path / "p" / "model.weights.h5") as handle:
+        names = []
+        handle.visit(names.append)
+    assert not [n for n in names if "optimizer" in n], names
+    loaded = load(tmp_path / "p")
+    np.testing.assert_allclose(loaded.predict(x, verbose=0), model.predict(x, verbose=0), atol=1e-6)
