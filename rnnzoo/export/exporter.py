@@ -278,7 +278,9 @@ def export(
             model's (dynamic if the model's is).
         sample_inputs: optional list of numpy arrays for the parity check;
             default: seeded standard-normal inputs of the exported shapes.
-        tolerance: float, the largest allowed |exported - Keras|. Default 1e-5.
+        tolerance: float, the largest allowed |exported - Keras| for outputs
+            of magnitude up to 1; larger outputs scale it by their largest
+            magnitude (float32 rounding grows with the value). Default 1e-5.
         overwrite: bool, replace an existing SavedModel folder. Default True.
         seed: int, seed of the default sample inputs.
 
@@ -326,13 +328,15 @@ def export(
                 )
     frozen, specs = _frozen_function(model, shapes)
     expected = _keras_outputs(model, samples)
+    scale = max([1.0] + [float(np.max(np.abs(e))) for e in expected if e.size])
+    allowed = tolerance * scale
     if format == "tflite":
         content, ops = _convert_tflite(frozen)
         actual = run_tflite(content, samples)
         diff = _max_diff(expected, actual)
-        if diff > tolerance:
+        if diff > allowed:
             raise ExportError(
-                f"TFLite output differs from Keras by {diff:.3g} (> tolerance {tolerance:g})."
+                f"TFLite output differs from Keras by {diff:.3g} (> tolerance {allowed:.3g})."
             )
         _write_atomically(path, content)
         size = len(content)
@@ -340,10 +344,10 @@ def export(
         actual = _export_saved_model(model, frozen, specs, path, samples, overwrite)
         diff = _max_diff(expected, actual)
         ops = ()
-        if diff > tolerance:
+        if diff > allowed:
             shutil.rmtree(path, ignore_errors=True)
             raise ExportError(
-                f"SavedModel output differs from Keras by {diff:.3g} (> tolerance {tolerance:g})."
+                f"SavedModel output differs from Keras by {diff:.3g} (> tolerance {allowed:.3g})."
             )
         size = _folder_size(path)
     return ExportReport(path, format, shapes, diff, ops, size)
