@@ -38,6 +38,7 @@ DATA_MODULES = (
     "anomaly_series",
     "digits",
     "text",
+    "translation",
 )
 for _module in DATA_MODULES:
     if importlib.util.find_spec(f"{__name__}.{_module}") is not None:

@@ -192,7 +192,15 @@ def load(name_or_dir, compile=True):
             f"{str(error).splitlines()[0][:300]}"
         ) from None
     if compile:
-        model.compile()
+        from rnnzoo.tasks.base import ZooTask
+
+        if isinstance(model, ZooTask):
+            model.compile()
+        else:
+            # A plain functional model (the esn_generator's) has no task defaults
+            # and `compile()` alone gives it no loss; its readout is a
+            # least-squares fit, so fine-tuning goes on with the squared error.
+            model.compile(loss="mean_squared_error")
     return model
 
 

@@ -16,7 +16,15 @@ import yaml
 from pydantic import ValidationError
 
 from rnnzoo import registry
+from rnnzoo.presets.recipes import anomaly  # noqa: F401  (registers its handler)
+from rnnzoo.presets.recipes import captioner  # noqa: F401  (registers its handler)
+from rnnzoo.presets.recipes import char_generator  # noqa: F401  (registers its handler)
 from rnnzoo.presets.recipes import classifier  # noqa: F401  (registers its handler)
+from rnnzoo.presets.recipes import ctc  # noqa: F401  (registers its handler)
+from rnnzoo.presets.recipes import esn  # noqa: F401  (registers its handler)
+from rnnzoo.presets.recipes import forecaster  # noqa: F401  (registers its handler)
+from rnnzoo.presets.recipes import predictor  # noqa: F401  (registers its handler)
+from rnnzoo.presets.recipes import seq2seq  # noqa: F401  (registers its handler)
 from rnnzoo.presets.recipes.base import (
     TASK_RECIPES,
     Recipe,

@@ -111,7 +111,7 @@ class TaskRecipe:
 
     Subclasses set `task` (the task's registry name), the pydantic models of
     the `data`, `model` and `training` sections, the primary metric, and
-    implement `train` and `evaluate`.
+    implement `train`, `evaluate` and `fine_tune_batch`.
     """
 
     task = None
@@ -133,6 +133,23 @@ class TaskRecipe:
     def evaluate(self, model, metadata):
         """Measures the recorded metrics again; returns dict name -> float."""
         raise NotImplementedError
+
+    def fine_tune_batch(self, metadata, num_examples=8):
+        """A small batch of the preset's *training* data, ready for `model.fit`.
+
+        Args:
+            metadata: the preset's metadata (`rnnzoo.presets.read_metadata`).
+            num_examples: int, how many training examples (at most) to return.
+
+        Returns:
+            `(inputs, targets)` in exactly the format that the model loaded by
+            `rnnzoo.load` (compiled with its defaults) accepts in `fit`.
+        """
+        raise NotImplementedError(
+            f"The recipe handler of task {self.task!r} ({type(self).__name__}) does not "
+            "implement `fine_tune_batch(metadata, num_examples)`, the batch of training "
+            "data that shows its presets can be fine-tuned with `model.fit`."
+        )
 
     def tolerance(self, metadata):
         """How far a re-measured primary metric may fall short of the recorded one.

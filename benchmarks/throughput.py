@@ -1,0 +1,307 @@
+"""Serve and training throughput of every step-wise zoo layer against Keras' built-ins.
+
+Measures, in one process, each registered layer whose class is a
+`keras.layers.RNN` subclass and the two references `keras.layers.SimpleRNN`
+and `keras.layers.LSTM`:
+
+- serve: one forward pass `model(x, training=False)` inside a traced
+  `tf.function` (no XLA);
+- train: one `model.train_on_batch(x, y)` step (SGD, mean squared error
+  against zeros; `jit_compile=False`, which is also what Keras picks on CPU).
+  The ESN has no trainable weights (its readout is a separate layer), so its
+  training columns read n/a and its verdict rests on serving.
+
+The model is `Input((T, D)) -> layer(units=H)`, returning the last output, at
+B=64, T=100, D=32, H=128 (`--quick`: B=4, T=5, D=3, H=8). Every layer gets
+`units=H` plus the arguments in `EXTRA_ARGS` (Jordan needs `output_units`;
+H there too, so its state is H wide) and otherwise its defaults: e.g. `mtrnn`
+splits its H units into three groups, `rmlp` is one H-unit layer, `fir` has 2
+delays, `ctrnn` one Euler step.
+
+Every model is built, traced and run `--warmup` times before timing. Then
+`--rounds` rounds visit every layer in turn (a fresh random order per round);
+a visit is one block per mode in which the layer, SimpleRNN and LSTM are
+called in turn `--repeats` times and the fastest call of each is kept.
+Timings on a shared machine drift by 2x within minutes, so the table reports
+ratios formed *within a block* (the layer's time over the references' times
+measured within the same second or so), the median over rounds, and their
+min-max over rounds in brackets. The reference rows are timed like any layer
+(SimpleRNN against itself), so their spread shows the noise. TensorFlow runs
+on one thread (`--threads 1`, the default) so that a busy machine perturbs
+the timings less; the comparison is between equally configured layers.
+
+Equal-FLOPs reference. A cell's work per step is estimated as its
+multiply-adds: B times the number of entries of every weight with two or
+more axes (kernels, recurrent kernels, 3-D tensors; vectors such as biases,
+IndRNN's diagonal recurrence or time constants are left out, and so is all
+element-wise work), times the number of sub-steps where a cell applies its
+recurrent kernel more than once (`ctrnn` with `integration_steps` > 1 or
+RK4). SimpleRNN costs B (D H + H^2) and LSTM 4 B (D H + H^2). Within each
+block, the time of "a built-in with the same multiply-adds" is read off the
+straight line through (MACs, time) of SimpleRNN and LSTM at the zoo cell's
+MACs. Outside that range it is extrapolated: above LSTM's size this flatters
+the cell (a large matmul runs more efficiently per FLOP), below SimpleRNN's
+it is harsh (the fixed cost of a loop step does not shrink); it is never
+taken below half the faster built-in, and the line is flat in a block where
+LSTM came out faster than SimpleRNN. The issue's target is a ratio of at
+most 1.1 to that line, for serving and for training.
+
+Usage:
+    python benchmarks/throughput.py                      # all layers, about 5 minutes
+    python benchmarks/throughput.py --rounds 9 --layers elman,lstm,gru
+    python benchmarks/throughput.py --quick --rounds 1 --layers elman   # smoke test
+"""
+
+import argparse
+import datetime
+import os
+import platform
+import random
+import statistics
+import time
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+import tensorflow as tf  # noqa: E402
+
+tf.get_logger().setLevel("ERROR")  # each model has its own tf.function; no retracing
+
+import rnnzoo  # noqa: E402
+
+FULL = {"batch": 64, "timesteps": 100, "features": 32, "units": 128}
+QUICK = {"batch": 4, "timesteps": 5, "features": 3, "units": 8}
+TARGET = 1.1
+
+# Arguments beyond `units` (tests/layers/conformance_exemptions.py LAYER_ARGS
+# names the required ones); "H" is replaced by the benchmark's units.
+EXTRA_ARGS = {"jordan": {"output_units": "H"}}
+
+REFERENCES = {"SimpleRNN": keras.layers.SimpleRNN, "LSTM": keras.layers.LSTM}
+
+
+def step_wise_layers():
+    """Registry names of the layers that are `keras.layers.RNN` subclasses."""
+    names = []
+    for name in rnnzoo.list_layers():
+        cls = rnnzoo.get_layer(name)
+        if isinstance(cls, type) and issubclass(cls, keras.layers.RNN):
+            names.append(name)
+    return names
+
+
+def make_layer(name, units):
+    if name in REFERENCES:
+        return REFERENCES[name](units)
+    extra = {k: units if v == "H" else v for k, v in EXTRA_ARGS.get(name, {}).items()}
+    return rnnzoo.get_layer(name)(units, **extra)
+
+
+def macs_per_step(layer, batch):
+    """Estimated multiply-adds of one step of the layer's cell (see module docstring)."""
+    cell = layer.cell
+    total = 0
+    for weight in cell.weights:
+        shape = tuple(weight.shape)
+        if len(shape) >= 2:
+            size = int(np.prod(shape))
+            if "recurrent" in weight.path.split("/")[-1]:
+                size *= getattr(cell, "integration_steps", 1) * (
+                    4 if getattr(cell, "method", "euler") == "rk4" else 1
+                )
+            total += size
+    return batch * total
+
+
+class Bench:
+    """One model with its traced forward function and compiled training step."""
+
+    def __init__(self, name, shape, seed):
+        keras.utils.set_random_seed(seed)
+        batch, steps = shape["batch"], shape["timesteps"]
+        features, units = shape["features"], shape["units"]
+        self.name = name
+        self.layer = make_layer(name, units)
+        inputs = keras.Input((steps, features), batch_size=batch)
+        self.model = keras.Model(inputs, self.layer(inputs))
+        self.model.compile(
+            optimizer=keras.optimizers.SGD(1e-4), loss="mse", jit_compile=False
+        )
+        rng = np.random.default_rng(seed)
+        self.x = tf.constant(rng.standard_normal((batch, steps, features)).astype("float32"))
+        self.y = tf.zeros(self.model.output_shape, "float32")
+        model = self.model
+        self.forward = tf.function(lambda x: model(x, training=False), jit_compile=False)
+        self.macs = macs_per_step(self.layer, batch)
+        # An ESN reservoir is fixed: its layer has nothing to train.
+        self.trainable = bool(self.model.trainable_weights)
+
+    def serve(self):
+        return self.forward(self.x).numpy()
+
+    def train(self):
+        return self.model.train_on_batch(self.x, self.y)
+
+
+def timed(fn):
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
+
+
+def equal_flops_time(macs, simple, lstm):
+    """Time of a built-in with `macs` multiply-adds: the line through (MACs, time) of the two."""
+    (f_s, t_s), (f_l, t_l) = simple, lstm
+    # A block where noise made LSTM faster than SimpleRNN gets a flat line,
+    # not a falling one (which could reach zero above LSTM's size).
+    slope = max(t_l - t_s, 0.0) / (f_l - f_s)
+    return max(t_s + slope * (macs - f_s), 0.5 * min(t_s, t_l))
+
+
+def measure(names, shape, rounds, repeats, warmup, seed=0):
+    """Builds and warms every model, then times interleaved blocks.
+
+    Returns the models and, per layer and mode, one `(layer, SimpleRNN, LSTM)`
+    triple of seconds per round: the fastest of `repeats` calls of each, the
+    three called in turn, so that the references are timed within a second
+    of the layer they are compared with.
+    """
+    benches = {}
+    for name in ["SimpleRNN", "LSTM"] + [n for n in names if n not in REFERENCES]:
+        bench = Bench(name, shape, seed)
+        for _ in range(warmup):
+            bench.serve()
+            if bench.trainable:
+                bench.train()
+        benches[name] = bench
+    blocks = {name: {"serve": [], "train": []} for name in benches}
+    order = list(benches)
+    shuffler = random.Random(seed)
+    for _ in range(rounds):
+        shuffler.shuffle(order)
+        for name in order:
+            trio = [benches[name], benches["SimpleRNN"], benches["LSTM"]]
+            for mode in ("serve", "train") if trio[0].trainable else ("serve",):
+                best = [float("inf")] * 3
+                for repeat in range(repeats):
+                    for k in range(3):
+                        i = (k + repeat) % 3  # rotate who goes first
+                        best[i] = min(best[i], timed(getattr(trio[i], mode)))
+                blocks[name][mode].append(tuple(best))
+    return benches, blocks
+
+
+def summarise(benches, blocks):
+    """Per layer and mode: median time and per-block ratios to the references."""
+    rows = {}
+    f_s, f_l = benches["SimpleRNN"].macs, benches["LSTM"].macs
+    for name, bench in benches.items():
+        row = {"macs": bench.macs}
+        for mode in ("serve", "train"):
+            trios = blocks[name][mode]
+            if not trios:
+                row[mode] = None
+                continue
+            row[mode] = {
+                "ms": 1e3 * statistics.median(own for own, _, _ in trios),
+                "simple": [own / simple for own, simple, _ in trios],
+                "lstm": [own / lstm for own, _, lstm in trios],
+                "equal": [
+                    own / equal_flops_time(bench.macs, (f_s, simple), (f_l, lstm))
+                    for own, simple, lstm in trios
+                ],
+            }
+        rows[name] = row
+    return rows
+
+
+def fmt_ratio(values, spread):
+    text = f"{statistics.median(values):.2f}"
+    if spread and len(values) > 1:
+        text += f" ({min(values):.2f}-{max(values):.2f})"
+    return text
+
+
+def table(rows):
+    lines = [
+        "| layer | MMAC/step | serve ms | serve / SimpleRNN | serve / LSTM "
+        "| serve / equal-FLOPs built-in | train ms | train / SimpleRNN | train / LSTM "
+        f"| train / equal-FLOPs built-in | within {TARGET}x |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for name, row in rows.items():
+        cells = [name, f"{row['macs'] / 1e6:.3g}"]
+        meets = True
+        for mode in ("serve", "train"):
+            data = row[mode]
+            if data is None:
+                cells += ["n/a"] * 4
+                continue
+            cells += [
+                f"{data['ms']:.1f}",
+                fmt_ratio(data["simple"], False),
+                fmt_ratio(data["lstm"], False),
+                fmt_ratio(data["equal"], True),
+            ]
+            meets = meets and statistics.median(data["equal"]) <= TARGET
+        reference = name in REFERENCES
+        cells.append("(reference)" if reference else ("yes" if meets else "**no**"))
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--rounds", type=int, default=7, help="interleaved timing rounds")
+    parser.add_argument(
+        "--repeats", type=int, default=5, help="calls per layer and round (fastest kept)"
+    )
+    parser.add_argument("--warmup", type=int, default=2, help="untimed calls per layer first")
+    parser.add_argument(
+        "--layers", default="",
+        help="comma-separated registry names (default: every step-wise layer)",
+    )
+    parser.add_argument(
+        "--threads", type=int, default=1,
+        help="TensorFlow intra- and inter-op threads (default 1; 0: TensorFlow's choice)",
+    )
+    parser.add_argument("--quick", action="store_true", help="tiny shapes, for a smoke test")
+    args = parser.parse_args(argv)
+    if args.rounds < 1 or args.repeats < 1 or args.warmup < 0:
+        parser.error("--rounds and --repeats must be >= 1, --warmup >= 0")
+
+    available = step_wise_layers()
+    names = [n.strip() for n in args.layers.split(",") if n.strip()] or available
+    unknown = [n for n in names if n not in available]
+    if unknown:
+        parser.error(f"not step-wise registered layers: {unknown}; choose from {available}")
+    shape = QUICK if args.quick else FULL
+    if args.threads:
+        tf.config.threading.set_intra_op_parallelism_threads(args.threads)
+        tf.config.threading.set_inter_op_parallelism_threads(args.threads)
+
+    started = time.perf_counter()
+    benches, blocks = measure(names, shape, args.rounds, args.repeats, args.warmup)
+    rows = summarise(benches, blocks)
+    elapsed = time.perf_counter() - started
+
+    load = os.getloadavg() if hasattr(os, "getloadavg") else None
+    print(
+        f"# {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC, "
+        f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
+        f"TensorFlow {tf.__version__}, Keras {keras.__version__}"
+        + (f", load average {load[0]:.1f} at the end" if load else "")
+    )
+    print(
+        "# B={batch} T={timesteps} D={features} H={units}; ".format(**shape)
+        + f"{args.rounds} rounds x {args.repeats} repeats, {args.warmup} warm-up calls, "
+        + f"{args.threads or 'default'} TF threads; "
+        + f"{elapsed:.0f} s in all"
+    )
+    print()
+    print(table(rows))
+
+
+if __name__ == "__main__":
+    main()

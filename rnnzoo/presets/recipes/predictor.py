@@ -1,0 +1,249 @@
+"""Recipe handler of `sequence_predictor`: any catalog dataset, criteria from the papers.
+
+The `data` section names a dataset of the catalog (`rnnzoo.data`), its config,
+parameter overrides and the input and target features; `criterion` picks the
+metrics:
+
+- `adding_1997` (Hochreiter & Schmidhuber 1997, experiment 4): a test
+  sequence is wrong when the absolute error of the prediction is 0.04 or more.
+  Metrics `wrong` (count), `accuracy` (fraction right, the primary metric),
+  `mse`, `num_test`.
+- `next_symbol` (Gers & Schmidhuber 2001): a string is correct when at every
+  step every legal next symbol is predicted above 0.5 and every illegal one
+  below. Metrics `max_n` (largest n up to which every test string is correct,
+  the primary metric; the training maximum when the first test string fails),
+  `accuracy` (fraction of test strings correct), `first_wrong_n`.
+- `mse`: mean squared error only (primary metric `neg_mse`, higher is better).
+"""
+
+import time
+from typing import Any, Dict, List, Literal, Optional
+
+import numpy as np
+from pydantic import Field, StrictBool, StrictInt, StrictStr
+
+from rnnzoo.presets.recipes.base import (
+    LayerSpec,
+    Number,
+    RecipeError,
+    Strict,
+    TaskRecipe,
+    Trained,
+    TrainingSpec,
+    build_layers,
+    callbacks,
+    optimizer,
+    register_task_recipe,
+)
+
+ADDING_TOLERANCE = 0.04
+
+
+class PredictorData(Strict):
+    source: Literal["catalog"] = "catalog"
+    name: StrictStr
+    config: Optional[StrictStr] = None
+    params: Dict[StrictStr, Any] = {}
+    seed: StrictInt = 0
+    inputs: StrictStr = "inputs"
+    targets: StrictStr = "target"
+    train_split: StrictStr = "train"
+    eval_split: StrictStr = "test"
+    criterion: Literal["adding_1997", "next_symbol", "mse"] = "mse"
+
+
+class PredictorModel(Strict):
+    backbone: List[LayerSpec] = Field(min_length=1)
+    per_step: StrictBool = False
+    loss: Literal["mse", "binary_crossentropy"] = "mse"
+    output_activation: Optional[StrictStr] = None
+    dropout: Number = Field(default=0.0, ge=0.0, lt=1.0)
+    mask_value: Optional[Number] = None
+
+
+class PredictorTraining(TrainingSpec):
+    """The common training section plus an optional cosine decay of the learning rate.
+
+    `schedule: cosine` decays the rate from `learning_rate` to zero over all
+    training steps: a large rate early helps leave the adding problem's
+    plateau, a small one late brings the precision its 0.04 criterion needs.
+    """
+
+    schedule: Literal["constant", "cosine"] = "constant"
+
+
+def _optimizer(training, steps):
+    import keras
+
+    if training.schedule == "constant":
+        return optimizer(training)
+    rate = keras.optimizers.schedules.CosineDecay(training.learning_rate, decay_steps=steps)
+    return keras.optimizers.Adam(rate, clipnorm=training.clipnorm)
+
+
+def load_split(dataset, split):
+    """(inputs, targets, lengths) of one split as described by a `dataset` mapping."""
+    from rnnzoo.data import load_numpy
+
+    arrays = load_numpy(dataset["name"], split, config=dataset.get("config"),
+                        seed=dataset.get("seed", 0), **dataset.get("params", {}))
+    for key in (dataset["inputs"], dataset["targets"]):
+        if key not in arrays:
+            raise ValueError(f"Dataset {dataset['name']!r} has no feature {key!r}; it has "
+                             f"{sorted(k for k in arrays if not k.endswith('_length'))}.")
+    inputs = arrays[dataset["inputs"]].astype("float32")
+    targets = arrays[dataset["targets"]].astype("float32")
+    if targets.ndim == 1:
+        targets = targets[:, None]
+    lengths = arrays.get(f"{dataset['inputs']}_length")
+    if lengths is None:
+        lengths = np.full(len(inputs), inputs.shape[1], np.int32)
+    return inputs, targets, lengths
+
+
+def adding_metrics(predictions, targets):
+    """The 1997 criterion: |error| >= 0.04 is wrong; plus the MSE."""
+    error = np.abs(predictions.reshape(len(targets), -1)[:, 0] - targets[:, 0])
+    wrong = int(np.sum(error >= ADDING_TOLERANCE))
+    return {
+        "wrong": float(wrong),
+        "accuracy": 1.0 - wrong / len(targets),
+        "mse": float(np.mean(error**2)),
+        "num_test": float(len(targets)),
+    }
+
+
+def next_symbol_metrics(probabilities, targets, lengths, counts, train_max_n):
+    """Gers & Schmidhuber's criterion over strings ordered by their n (`counts`)."""
+    correct = np.array([
+        np.array_equal(probabilities[k, :length] > 0.5, targets[k, :length] > 0.5)
+        for k, length in enumerate(lengths)
+    ])
+    order = np.argsort(counts, kind="stable")
+    counts, correct = np.asarray(counts)[order], correct[order]
+    failed = counts[~correct]
+    first_wrong = int(failed.min()) if len(failed) else None
+    if first_wrong is None:
+        max_n = int(counts.max())
+    else:
+        max_n = int(counts[counts < first_wrong].max()) if np.any(counts < first_wrong) else train_max_n
+    return {
+        "max_n": float(max_n),
+        "accuracy": float(np.mean(correct)),
+        "first_wrong_n": float(first_wrong) if first_wrong is not None else -1.0,
+        "max_test_n": float(counts.max()),
+    }
+
+
+def _block_n(inputs, lengths):
+    """n of each S a^n b^n [c^n] string: (length - 1) / number of blocks."""
+    blocks = inputs.shape[-1] - 1
+    return (np.asarray(lengths) - 1) // blocks
+
+
+def measure(model, dataset):
+    """The recipe's metrics on its evaluation split."""
+    inputs, targets, lengths = load_split(dataset, dataset["split"])
+    outputs = model.predict(inputs, batch_size=256, verbose=0)
+    criterion = dataset["criterion"]
+    if criterion == "adding_1997":
+        return adding_metrics(outputs, targets)
+    if criterion == "next_symbol":
+        if getattr(model, "from_logits", False):
+            outputs = 1.0 / (1.0 + np.exp(-outputs))
+        return next_symbol_metrics(outputs, targets, lengths, _block_n(inputs, lengths),
+                                   int(dataset.get("train_max_n", 0)))
+    mask = np.arange(inputs.shape[1])[None, :] < lengths[:, None]
+    if outputs.ndim == 3:
+        error = ((outputs - targets) ** 2)[mask]
+    else:
+        error = (outputs - targets) ** 2
+    return {"neg_mse": -float(np.mean(error))}
+
+
+PRIMARY = {"adding_1997": "accuracy", "next_symbol": "max_n", "mse": "neg_mse"}
+
+
+@register_task_recipe
+class PredictorRecipe(TaskRecipe):
+    task = "sequence_predictor"
+    data_spec = PredictorData
+    model_spec = PredictorModel
+    training_spec = PredictorTraining
+    primary_metric = "accuracy"
+    higher_is_better = True
+
+    def train(self, recipe, verbose):
+        from rnnzoo.tasks import SequencePredictor
+
+        data, spec = recipe.data, recipe.model
+        dataset = data.model_dump(exclude={"train_split", "eval_split", "source"})
+        dataset["source"] = data.source
+        started = time.perf_counter()
+        x, y, train_lengths = load_split(dataset, data.train_split)
+        seconds_data = time.perf_counter() - started
+        if spec.per_step != (y.ndim == 3):
+            raise RecipeError(f"model.per_step is {spec.per_step} but target "
+                              f"{data.targets!r} has shape {y.shape[1:]} per example.")
+        model = SequencePredictor(
+            build_layers(spec.backbone, recipe.seed, return_sequences_last=spec.per_step),
+            output_dim=int(y.shape[-1]),
+            input_shape=(None, int(x.shape[-1])),
+            per_step=spec.per_step,
+            loss=spec.loss,
+            output_activation=spec.output_activation,
+            dropout=spec.dropout,
+            mask_value=spec.mask_value,
+        )
+        training = recipe.training
+        steps = training.epochs * -(-len(x) // training.batch_size)
+        model.compile(optimizer=_optimizer(training, steps))
+        started = time.perf_counter()
+        history = model.fit(x, y, epochs=recipe.training.epochs,
+                            batch_size=recipe.training.batch_size,
+                            callbacks=callbacks(recipe.training), verbose=verbose)
+        seconds = time.perf_counter() - started
+        if data.criterion == "next_symbol":
+            dataset["train_max_n"] = int(_block_n(x, train_lengths).max())
+        dataset.update(split=data.eval_split, train_split=data.train_split,
+                       num_train=int(len(x)))
+        started = time.perf_counter()
+        metrics = measure(model, dataset)
+        seconds_eval = time.perf_counter() - started
+        dataset["num_examples"] = int(metrics.get("num_test", 0)) or int(
+            len(load_split(dataset, data.eval_split)[0]))
+        from rnnzoo.data import describe
+
+        dataset["citation"] = describe(data.name).citation
+        return Trained(
+            model=model,
+            metrics=metrics,
+            dataset=dataset,
+            training={
+                "epochs": recipe.training.epochs,
+                "batch_size": recipe.training.batch_size,
+                "seconds": round(seconds, 1),
+                "seconds_data": round(seconds_data, 1),
+                "seconds_evaluate": round(seconds_eval, 1),
+                "final_loss": float(history.history["loss"][-1]),
+            },
+            extra={"input_shape": [None, int(x.shape[-1])],
+                   "primary_metric": PRIMARY[data.criterion]},
+        )
+
+    def evaluate(self, model, metadata):
+        return measure(model, metadata["dataset"])
+
+    def tolerance(self, metadata):
+        # max_n: one borderline string may flip; allow one n. Fractions: one example.
+        if metadata.get("primary_metric") == "max_n":
+            return 1.0 + 1e-9
+        if metadata.get("primary_metric") == "neg_mse":
+            return 1e-4 * max(1.0, abs(float(metadata["metrics"]["neg_mse"])))
+        return super().tolerance(metadata)
+
+    def fine_tune_batch(self, metadata, num_examples=8):
+        """The first training sequences and their targets, as `train` fits them."""
+        dataset = metadata["dataset"]
+        inputs, targets, _ = load_split(dataset, dataset.get("train_split", "train"))
+        return inputs[:num_examples], targets[:num_examples]

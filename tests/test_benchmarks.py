@@ -1,0 +1,27 @@
+"""Smoke tests of the benchmark scripts: they run and print their table (no timings asserted)."""
+
+import os
+import subprocess
+import sys
+
+
+def test_throughput_quick_prints_a_row(repo_root, tmp_path):
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", CUDA_VISIBLE_DEVICES="")
+    result = subprocess.run(
+        [
+            sys.executable,
+            str(repo_root / "benchmarks" / "throughput.py"),
+            "--quick", "--rounds", "1", "--layers", "elman",
+        ],
+        capture_output=True, text=True, timeout=300, env=env, cwd=tmp_path,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    rows = {line.split("|")[1].strip(): line for line in result.stdout.splitlines()
+            if line.startswith("| ") and not line.startswith("| layer")}
+    assert set(rows) == {"SimpleRNN", "LSTM", "elman"}
+    cells = [cell.strip() for cell in rows["elman"].strip("|").split("|")]
+    assert len(cells) == 11
+    assert cells[-1] in ("yes", "**no**")
+    assert all(float(cells[i].split()[0]) > 0 for i in range(1, 10))
+    assert not list(tmp_path.iterdir())  # writes nothing
+
