@@ -143,7 +143,9 @@ class SequencePredictor(ZooTask):
         input_shape = _check_input_shape(input_shape)
         activation = keras.activations.get(output_activation)
         layers = _wired(templates, per_step)
-        masking = keras.layers.Masking(mask_value, name="masking") if mask_value is not None else None
+        masking = None
+        if mask_value is not None:
+            masking = keras.layers.Masking(mask_value, name="masking")
         head_dropout = keras.layers.Dropout(dropout, name="head_dropout")
         head = keras.layers.Dense(output_dim, activation=activation, name="head")
 

@@ -123,10 +123,8 @@ def next_symbol_metrics(probabilities, targets, lengths, counts, train_max_n):
     counts, correct = np.asarray(counts)[order], correct[order]
     failed = counts[~correct]
     first_wrong = int(failed.min()) if len(failed) else None
-    if first_wrong is None:
-        max_n = int(counts.max())
-    else:
-        max_n = int(counts[counts < first_wrong].max()) if np.any(counts < first_wrong) else train_max_n
+    passed = counts if first_wrong is None else counts[counts < first_wrong]
+    max_n = int(passed.max()) if len(passed) else train_max_n
     return {
         "max_n": float(max_n),
         "accuracy": float(np.mean(correct)),
