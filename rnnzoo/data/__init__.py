@@ -15,35 +15,26 @@ Importing this package needs only NumPy: TensorFlow and TFDS are imported by
 `load` and by `rnnzoo.data.tfds_builders`, so `rnnzoo list datasets` is fast.
 """
 
-import importlib
-import importlib.util
-
 import numpy as np
 
 from rnnzoo.data import ucr
 from rnnzoo.data.catalog import DATASETS, DatasetSpec, register_dataset
 
-# Every module that registers datasets, imported here so that their specs exist
-# as soon as `rnnzoo.data` is imported. Modules are written by different people
-# and land at different times, so one that does not exist (yet) is skipped;
-# one that exists but fails to import is a bug and raises.
-DATA_MODULES = (
-    "algorithmic",
-    "languages",
-    "dynamics",
-    "anomalies",
-    "patterns",
-    "trees",
-    "series",
-    "anomaly_series",
-    "digits",
-    "text",
-    "translation",
+# Every module that registers datasets, imported so that their specs exist as
+# soon as `rnnzoo.data` is imported (each calls `register_dataset` at import).
+from rnnzoo.data import (  # noqa: E402,F401
+    algorithmic,
+    anomalies,
+    anomaly_series,
+    digits,
+    dynamics,
+    languages,
+    patterns,
+    series,
+    text,
+    translation,
+    trees,
 )
-for _module in DATA_MODULES:
-    if importlib.util.find_spec(f"{__name__}.{_module}") is not None:
-        importlib.import_module(f"{__name__}.{_module}")
-del _module
 
 __all__ = ["DATASETS", "DatasetSpec", "describe", "list_datasets", "load", "load_numpy",
            "register_dataset"]

@@ -49,6 +49,28 @@ def _finish(tokens, end_token):
     return tokens, lengths
 
 
+def _run_loop(step_fn, initial_states, start_token, max_length, end_token, pick):
+    """Feeds back `pick(log_probs)` each step; rows stop changing after the end token."""
+    states = [np.asarray(s) for s in initial_states]
+    batch = _batch_size(states)
+    tokens = np.full((batch,), start_token, dtype=np.int32)
+    done = np.zeros((batch,), dtype=bool)
+    out = []
+    for _ in range(max_length):
+        log_probs, states = step_fn(tokens, states)
+        tokens = np.asarray(pick(log_probs)).astype(np.int32)
+        if end_token is not None:
+            tokens = np.where(done, end_token, tokens)
+            done |= tokens == end_token
+        out.append(tokens)
+        if end_token is not None and done.all():
+            break
+    out = np.stack(out, axis=1)
+    if out.shape[1] < max_length:
+        out = np.pad(out, ((0, 0), (0, max_length - out.shape[1])), constant_values=end_token)
+    return _finish(out, end_token)
+
+
 def greedy_decode(step_fn, initial_states, start_token, max_length, end_token=None):
     """Picks the most likely token at every step.
 
@@ -70,24 +92,10 @@ def greedy_decode(step_fn, initial_states, start_token, max_length, end_token=No
         array([[1, 0, 1]], dtype=int32)
     """
     _check_common(start_token, max_length)
-    states = [np.asarray(s) for s in initial_states]
-    batch = _batch_size(states)
-    tokens = np.full((batch,), start_token, dtype=np.int32)
-    done = np.zeros((batch,), dtype=bool)
-    out = []
-    for _ in range(max_length):
-        log_probs, states = step_fn(tokens, states)
-        tokens = np.argmax(np.asarray(log_probs), axis=-1).astype(np.int32)
-        if end_token is not None:
-            tokens = np.where(done, end_token, tokens)
-            done |= tokens == end_token
-        out.append(tokens)
-        if end_token is not None and done.all():
-            break
-    out = np.stack(out, axis=1)
-    if out.shape[1] < max_length:
-        out = np.pad(out, ((0, 0), (0, max_length - out.shape[1])), constant_values=end_token)
-    return _finish(out, end_token)
+    return _run_loop(
+        step_fn, initial_states, start_token, max_length, end_token,
+        pick=lambda log_probs: np.argmax(np.asarray(log_probs), axis=-1),
+    )
 
 
 def sample_decode(
@@ -118,13 +126,8 @@ def sample_decode(
             f"integer or None, got {top_k!r}."
         )
     rng = np.random.default_rng(seed)
-    states = [np.asarray(s) for s in initial_states]
-    batch = _batch_size(states)
-    tokens = np.full((batch,), start_token, dtype=np.int32)
-    done = np.zeros((batch,), dtype=bool)
-    out = []
-    for _ in range(max_length):
-        log_probs, states = step_fn(tokens, states)
+
+    def pick(log_probs):
         logits = np.asarray(log_probs, dtype=np.float64) / temperature
         if top_k is not None and top_k < logits.shape[-1]:
             kth = np.sort(logits, axis=-1)[:, -top_k][:, None]
@@ -132,19 +135,10 @@ def sample_decode(
         logits -= logits.max(axis=-1, keepdims=True)
         probs = np.exp(logits)
         probs /= probs.sum(axis=-1, keepdims=True)
-        cumulative = probs.cumsum(axis=-1)
-        draws = rng.random((batch, 1))
-        tokens = np.minimum((cumulative < draws).sum(axis=-1), probs.shape[-1] - 1).astype(np.int32)
-        if end_token is not None:
-            tokens = np.where(done, end_token, tokens)
-            done |= tokens == end_token
-        out.append(tokens)
-        if end_token is not None and done.all():
-            break
-    out = np.stack(out, axis=1)
-    if out.shape[1] < max_length:
-        out = np.pad(out, ((0, 0), (0, max_length - out.shape[1])), constant_values=end_token)
-    return _finish(out, end_token)
+        draws = rng.random((probs.shape[0], 1))
+        return np.minimum((probs.cumsum(axis=-1) < draws).sum(axis=-1), probs.shape[-1] - 1)
+
+    return _run_loop(step_fn, initial_states, start_token, max_length, end_token, pick)
 
 
 def beam_search(

@@ -34,13 +34,17 @@ def test_describe_unknown_name_suggests_the_closest():
         describe("tomitta")
 
 
-def test_every_existing_data_module_is_imported():
-    import importlib.util
+def test_every_data_module_is_imported_and_registers():
+    import pathlib
 
-    for module in rnnzoo.data.DATA_MODULES:
-        full = f"rnnzoo.data.{module}"
-        if importlib.util.find_spec(full) is not None:
-            assert full in sys.modules, full
+    folder = pathlib.Path(rnnzoo.data.__file__).parent
+    helpers = {"__init__", "catalog", "tfds_builders", "tree_encoding", "ucr"}
+    for path in folder.glob("*.py"):
+        if path.stem not in helpers:
+            module = sys.modules.get(f"rnnzoo.data.{path.stem}")
+            assert module is not None, f"rnnzoo.data does not import {path.stem}"
+            assert any(spec.generate.__module__ == module.__name__
+                       for spec in (describe(n) for n in list_datasets())), path.stem
 
 
 def test_importing_the_package_does_not_import_tensorflow():
