@@ -91,6 +91,13 @@ def _cmd_export(args):
     from rnnzoo.export import export
 
     model = _load_model(args.source)
+    if args.step:
+        if not hasattr(model, "export_model"):
+            raise ValueError(
+                f"--step needs an autoregressive task with a one-step export model; "
+                f"{type(model).__name__} has none."
+            )
+        model = model.export_model()
     report = export(model, args.out, format=args.format, batch_size=args.batch_size,
                     timesteps=args.timesteps)
     print(f"wrote {report.format} to {report.path} ({report.size_bytes} bytes); "
@@ -136,6 +143,9 @@ def build_parser():
     export.add_argument("--out", required=True, help="output .tflite file or SavedModel folder")
     export.add_argument("--batch-size", type=int, default=1, help="static batch size (default 1)")
     export.add_argument("--timesteps", type=int, default=None, help="fix the time axis")
+    export.add_argument("--step", action="store_true",
+                        help="export the task's single decoding step (explicit state in/out) "
+                        "instead of the whole model, for running the loop on a phone")
     export.set_defaults(run=_cmd_export)
 
     quickstart = commands.add_parser(

@@ -99,3 +99,21 @@ def test_evaluate_and_export_a_preset(tmp_path, capsys):
     assert cli.main(["export", "elman_classifier.italypowerdemand", "--format", "tflite",
                      "--out", str(target)]) == 0
     assert target.stat().st_size > 0 and "max |exported - keras|" in capsys.readouterr().out
+
+
+@pytest.mark.slow
+def test_export_decoding_step_of_a_preset(tmp_path, capsys):
+    target = tmp_path / "step.tflite"
+    assert cli.main(["export", "lstm_char_generator.shakespeare", "--step",
+                     "--out", str(target)]) == 0
+    assert target.stat().st_size > 0
+    from rnnzoo.export import run_tflite
+    import numpy as np
+
+    # One step: a char id and the LSTM's two states in; log-probs and states out.
+    outputs = run_tflite(str(target), [np.ones((1, 1), "int32"), np.zeros((1, 128), "float32"),
+                                       np.zeros((1, 128), "float32")])
+    assert outputs[0].shape[-1] == 80 and len(outputs) == 3  # 79 characters + unknown (id 0)
+    assert cli.main(["export", "indrnn_classifier.gunpoint", "--step", "--out",
+                     str(tmp_path / "x.tflite")]) == 2
+    assert "--step" in capsys.readouterr().err
