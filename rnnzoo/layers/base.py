@@ -267,7 +267,8 @@ class ZooRNN(keras.layers.RNN):
         sizes = self.cell.state_size
         self.state_size = list(sizes) if isinstance(sizes, (list, tuple)) else [sizes]
 
-    def call(self, sequences, initial_state=None, mask=None, training=False):
+    def _checked_sequences(self, sequences):
+        """Validates the input and casts integers and booleans to the compute dtype."""
         self._check_sequences(sequences.shape)
         dtype = keras.backend.standardize_dtype(sequences.dtype)
         if dtype == "string":
@@ -277,8 +278,14 @@ class ZooRNN(keras.layers.RNN):
             )
         if dtype != self.compute_dtype:
             sequences = ops.cast(sequences, self.compute_dtype)
+        return sequences
+
+    def call(self, sequences, initial_state=None, mask=None, training=False):
         return super().call(
-            sequences, initial_state=initial_state, mask=mask, training=training
+            self._checked_sequences(sequences),
+            initial_state=initial_state,
+            mask=mask,
+            training=training,
         )
 
     def get_config(self):

@@ -74,18 +74,14 @@ class KerasRecurrentMixin:
         super().build(sequences_shape, initial_state_shape)
         self.cell.input_dim = int(sequences_shape[-1])
 
+    _checked_sequences = ZooRNN._checked_sequences
+
     def call(self, sequences, initial_state=None, mask=None, training=False):
-        self._check_sequences(sequences.shape)
-        dtype = keras.backend.standardize_dtype(sequences.dtype)
-        if dtype == "string":
-            raise ValueError(
-                f"Input of layer '{self.name}' ({type(self).__name__}) must be "
-                f"numeric, got dtype {dtype}."
-            )
-        if dtype != self.compute_dtype:
-            sequences = ops.cast(sequences, self.compute_dtype)
         return super().call(
-            sequences, initial_state=initial_state, mask=mask, training=training
+            self._checked_sequences(sequences),
+            initial_state=initial_state,
+            mask=mask,
+            training=training,
         )
 
     def get_config(self):
