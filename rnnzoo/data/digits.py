@@ -39,7 +39,6 @@ Example:
 import gzip
 import hashlib
 import http.client
-import importlib.util
 import os
 import tempfile
 import urllib.request
@@ -47,7 +46,13 @@ from pathlib import Path
 
 import numpy as np
 
-from rnnzoo.data.catalog import DatasetSpec, check_positive, register_dataset, split_seed
+from rnnzoo.data.catalog import (
+    DatasetSpec,
+    check_positive,
+    package_dir,
+    register_dataset,
+    split_seed,
+)
 
 __all__ = [
     "CAPTION_VOCAB",
@@ -93,15 +98,8 @@ def _choice(argument, value, choices):
 
 # --------------------------------------------------------------------------- reading
 
-def _package_dir(package):
-    """The folder of an installed package, found without importing it (or None)."""
-    try:
-        spec = importlib.util.find_spec(package)
-    except (ImportError, ValueError):
-        return None
-    if spec is None or not spec.submodule_search_locations:
-        return None
-    return Path(list(spec.submodule_search_locations)[0])
+# Module-level name so tests can simulate a missing package.
+_package_dir = package_dir
 
 
 def _parse_table(text, where):

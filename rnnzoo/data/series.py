@@ -48,13 +48,12 @@ Example:
 
 import csv
 import dataclasses
-import importlib.util
 from pathlib import Path
 from typing import NamedTuple, Tuple
 
 import numpy as np
 
-from rnnzoo.data.catalog import DatasetSpec, check_positive, register_dataset
+from rnnzoo.data.catalog import DatasetSpec, check_positive, package_dir, register_dataset
 
 __all__ = [
     "FORECAST_SERIES",
@@ -112,15 +111,8 @@ def _choice(argument, value, choices):
     return value
 
 
-def _package_dir(package):
-    """The folder of an installed package, found without importing it (or None)."""
-    try:
-        spec = importlib.util.find_spec(package)
-    except (ImportError, ValueError):
-        return None
-    if spec is None or not spec.submodule_search_locations:
-        return None
-    return Path(list(spec.submodule_search_locations)[0])
+# Module-level name so tests can simulate a missing package.
+_package_dir = package_dir
 
 
 def _packaged_file(packages, relpath, tried):

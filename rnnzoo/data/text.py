@@ -47,13 +47,12 @@ Example:
 """
 
 import functools
-import importlib.util
 import re
 from pathlib import Path
 
 import numpy as np
 
-from rnnzoo.data.catalog import DatasetSpec, check_positive, register_dataset
+from rnnzoo.data.catalog import DatasetSpec, check_positive, package_dir, register_dataset
 
 __all__ = [
     "OOV_CHAR",
@@ -135,15 +134,8 @@ def clean_play(markdown):
     return text + "\n"
 
 
-def _package_dir(package):
-    """The folder of an installed package, found without importing it (or None)."""
-    try:
-        spec = importlib.util.find_spec(package)
-    except (ImportError, ValueError):
-        return None
-    if spec is None or not spec.submodule_search_locations:
-        return None
-    return Path(list(spec.submodule_search_locations)[0])
+# Module-level name so tests can simulate a missing package.
+_package_dir = package_dir
 
 
 def _plays_root(path):

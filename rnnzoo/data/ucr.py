@@ -24,7 +24,6 @@ import gzip
 import hashlib
 import http.client
 import importlib.resources
-import importlib.util
 import io
 import os
 import tempfile
@@ -35,6 +34,8 @@ from pathlib import Path
 from typing import Optional, Union
 
 import numpy as np
+
+from rnnzoo.data.catalog import package_dir
 
 __all__ = ["TSData", "UCR_DATASETS", "read_ts", "load_ucr"]
 
@@ -395,12 +396,9 @@ def load_ucr(name: str, split: str = "train", path=None, cache_dir=None,
         return read_ts(found)
     tried.append(f"cache: {cache / name / (stem + '.ts')}[.gz]")
 
-    try:  # locate aeon's bundled copy without importing aeon (slow)
-        spec = importlib.util.find_spec("aeon")
-    except (ImportError, ValueError):
-        spec = None
-    if spec is not None and spec.submodule_search_locations:
-        aeon_dir = Path(list(spec.submodule_search_locations)[0]) / "datasets" / "data" / name
+    aeon_root = package_dir("aeon")  # aeon's bundled copy, without importing aeon (slow)
+    if aeon_root is not None:
+        aeon_dir = aeon_root / "datasets" / "data" / name
         if (aeon_dir / f"{stem}.ts").is_file():
             return read_ts(aeon_dir / f"{stem}.ts")
         tried.append(f"aeon: {aeon_dir / (stem + '.ts')}")

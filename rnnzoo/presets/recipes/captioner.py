@@ -19,6 +19,7 @@ from typing import List, Literal, Optional
 
 from pydantic import Field, StrictInt
 
+from rnnzoo.data import describe
 from rnnzoo.presets.recipes.base import (
     LayerSpec,
     Number,
@@ -32,10 +33,6 @@ from rnnzoo.presets.recipes.base import (
     register_task_recipe,
 )
 
-CITATION = (
-    "E. Alpaydin and C. Kaynak. Optical Recognition of Handwritten Digits. UCI Machine "
-    "Learning Repository, 1998 (as shipped by scikit-learn); strips built by rnnzoo.data."
-)
 
 
 class CaptionerData(Strict):
@@ -64,7 +61,6 @@ class CaptionerTraining(TrainingSpec):
 
 def strip_width(dataset):
     """The widest strip of a `digit_strips` config: every image is padded to it."""
-    from rnnzoo.data import describe
 
     params = dict(describe("digit_strips").configs[dataset["config"]])
     return 8 * params["max_digits"] + (params["max_digits"] - 1) * params["max_gap"]
@@ -181,7 +177,7 @@ class CaptionerRecipe(TaskRecipe):
                 num_examples=len(test_captions),
                 num_train_examples=len(train_captions),
                 image_shape=list(train_images.shape[1:]),
-                citation=CITATION,
+                citation=describe("digit_strips").citation,
             ),
             training={
                 "epochs": recipe.training.epochs,

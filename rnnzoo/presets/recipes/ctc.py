@@ -20,6 +20,7 @@ from typing import List, Literal, Optional
 
 from pydantic import Field, StrictInt
 
+from rnnzoo.data import describe
 from rnnzoo.presets.recipes.base import (
     LayerSpec,
     Number,
@@ -33,10 +34,6 @@ from rnnzoo.presets.recipes.base import (
     register_task_recipe,
 )
 
-CITATION = (
-    "E. Alpaydin and C. Kaynak. Optical Recognition of Handwritten Digits. UCI Machine "
-    "Learning Repository, 1998 (as shipped by scikit-learn); strips built by rnnzoo.data."
-)
 BASELINE = "oracle_segmentation_1nn_cer"
 
 
@@ -175,7 +172,7 @@ class CTCRecipe(TaskRecipe):
                 num_characters=int((y_test >= 0).sum()),
                 blank=model.blank,
                 mask_value=spec.mask_value,
-                citation=CITATION,
+                citation=describe("digit_strips").citation,
             ),
             training={
                 "epochs": recipe.training.epochs,
