@@ -31,6 +31,7 @@ from rnnzoo.presets.recipes.base import (
     RecipeError,
     RecipeHeader,
     TaskRecipe,
+    backbone_specs,
     register_task_recipe,
 )
 
@@ -136,7 +137,7 @@ def run_recipe(path, out_dir, verbose=1, overwrite=True):
         "name": recipe.name,
         "description": recipe.description,
         "task": recipe.task,
-        "backbone": [spec.layer for spec in _layer_specs(recipe)],
+        "backbone": [spec.layer for spec in backbone_specs(recipe.model)],
         "dataset": trained.dataset,
         "metrics": trained.metrics,
         "primary_metric": handler.primary_metric,
@@ -147,12 +148,6 @@ def run_recipe(path, out_dir, verbose=1, overwrite=True):
     }
     metadata.update(trained.extra)
     return save_preset(trained.model, out_dir, metadata, overwrite=overwrite)
-
-
-def _layer_specs(recipe):
-    from rnnzoo.presets.recipes.base import backbone_specs
-
-    return backbone_specs(recipe.model)
 
 
 def evaluate_preset(name_or_dir):
