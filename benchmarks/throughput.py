@@ -18,6 +18,13 @@ H there too, so its state is H wide) and otherwise its defaults: e.g. `mtrnn`
 splits its H units into three groups, `rmlp` is one H-unit layer, `fir` has 2
 delays, `ctrnn` one Euler step.
 
+Keras' `GRU` is timed as a further row (not part of the reference line)
+whenever the zoo's `gru` is, since the zoo's `gru` is that very layer.
+
+Time is the process's CPU time by default (`--clock cpu`: with one
+TensorFlow thread it is the work done, which other jobs on a busy machine
+inflate far less than elapsed time; `--clock wall` times elapsed time).
+
 Every model is built, traced and run `--warmup` times before timing. Then
 `--rounds` rounds visit every layer in turn (a fresh random order per round);
 a visit is one block per mode in which the layer, SimpleRNN and LSTM are
@@ -50,6 +57,7 @@ Usage:
     python benchmarks/throughput.py                      # all layers, about 5 minutes
     python benchmarks/throughput.py --rounds 9 --layers elman,lstm,gru
     python benchmarks/throughput.py --quick --rounds 1 --layers elman   # smoke test
+    python benchmarks/throughput.py --count-nodes --layers gru,hierarchical  # loop sizes
 """
 
 import argparse
@@ -79,6 +87,9 @@ TARGET = 1.1
 EXTRA_ARGS = {"jordan": {"output_units": "H"}}
 
 REFERENCES = {"SimpleRNN": keras.layers.SimpleRNN, "LSTM": keras.layers.LSTM}
+# Further built-ins timed like the zoo layers (not used for the equal-FLOPs
+# line): Keras' GRU, to show that the zoo's `gru` costs what it does.
+BUILTINS = {**REFERENCES, "GRU": keras.layers.GRU}
 
 
 def step_wise_layers():
@@ -92,8 +103,8 @@ def step_wise_layers():
 
 
 def make_layer(name, units):
-    if name in REFERENCES:
-        return REFERENCES[name](units)
+    if name in BUILTINS:
+        return BUILTINS[name](units)
     extra = {k: units if v == "H" else v for k, v in EXTRA_ARGS.get(name, {}).items()}
     return rnnzoo.get_layer(name)(units, **extra)
 
@@ -144,10 +155,42 @@ class Bench:
         return self.model.train_on_batch(self.x, self.y)
 
 
+CLOCKS = {"cpu": time.process_time, "wall": time.perf_counter}
+_clock = CLOCKS["cpu"]
+
+
+def loop_nodes(bench):
+    """Graph nodes in the time loop's body: forward (serve) and backward (train).
+
+    Counts every node of the `while` body functions of the traced serve
+    function and of a traced gradient (Const and Identity nodes included), a
+    rough measure of the per-step dispatch work beside the MACs.
+    """
+    def bodies(function, *args):
+        graph = function.get_concrete_function(*args).graph.as_graph_def()
+        return {f.signature.name: len(f.node_def) for f in graph.library.function
+                if "while_body" in f.signature.name}
+
+    forward = bodies(bench.forward, bench.x)
+    serve = max(forward.values(), default=0)
+    if not bench.trainable:
+        return serve, None
+    model = bench.model
+
+    @tf.function
+    def gradient(x):
+        with tf.GradientTape() as tape:
+            loss = tf.reduce_mean(tf.square(model(x, training=True)))
+        return tape.gradient(loss, model.trainable_weights)
+
+    backward = [n for name, n in bodies(gradient, bench.x).items() if "_grad" in name]
+    return serve, max(backward, default=0)
+
+
 def timed(fn):
-    start = time.perf_counter()
+    start = _clock()
     fn()
-    return time.perf_counter() - start
+    return _clock() - start
 
 
 def equal_flops_time(macs, simple, lstm):
@@ -168,7 +211,8 @@ def measure(names, shape, rounds, repeats, warmup, seed=0):
     of the layer they are compared with.
     """
     benches = {}
-    for name in ["SimpleRNN", "LSTM"] + [n for n in names if n not in REFERENCES]:
+    extra = ["GRU"] if "gru" in names else []
+    for name in ["SimpleRNN", "LSTM"] + extra + [n for n in names if n not in BUILTINS]:
         bench = Bench(name, shape, seed)
         for _ in range(warmup):
             bench.serve()
@@ -245,8 +289,10 @@ def table(rows):
                 fmt_ratio(data["equal"], True),
             ]
             meets = meets and statistics.median(data["equal"]) <= TARGET
-        reference = name in REFERENCES
-        cells.append("(reference)" if reference else ("yes" if meets else "**no**"))
+        if name in BUILTINS:
+            cells.append("(reference)" if name in REFERENCES else "(built-in)")
+        else:
+            cells.append("yes" if meets else "**no**")
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
@@ -266,8 +312,19 @@ def main(argv=None):
         "--threads", type=int, default=1,
         help="TensorFlow intra- and inter-op threads (default 1; 0: TensorFlow's choice)",
     )
+    parser.add_argument(
+        "--clock", choices=tuple(CLOCKS), default="cpu",
+        help="cpu (default): the process's CPU time, which other jobs on a busy "
+        "machine do not inflate; wall: elapsed time",
+    )
+    parser.add_argument(
+        "--count-nodes", action="store_true",
+        help="only print the graph nodes in each layer's loop body (forward, backward)",
+    )
     parser.add_argument("--quick", action="store_true", help="tiny shapes, for a smoke test")
     args = parser.parse_args(argv)
+    global _clock
+    _clock = CLOCKS[args.clock]
     if args.rounds < 1 or args.repeats < 1 or args.warmup < 0:
         parser.error("--rounds and --repeats must be >= 1, --warmup >= 0")
 
@@ -280,6 +337,15 @@ def main(argv=None):
     if args.threads:
         tf.config.threading.set_intra_op_parallelism_threads(args.threads)
         tf.config.threading.set_inter_op_parallelism_threads(args.threads)
+
+    if args.count_nodes:
+        print("| layer | loop-body nodes, forward | loop-body nodes, backward |")
+        print("|---|---|---|")
+        extra = ["GRU"] if "gru" in names else []
+        for name in ["SimpleRNN", "LSTM"] + extra + [n for n in names if n not in BUILTINS]:
+            serve, train = loop_nodes(Bench(name, shape, 0))
+            print(f"| {name} | {serve} | {'n/a' if train is None else train} |")
+        return
 
     started = time.perf_counter()
     benches, blocks = measure(names, shape, args.rounds, args.repeats, args.warmup)

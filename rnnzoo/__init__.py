@@ -35,6 +35,7 @@ _SUBMODULES = (
     "registry",
     "tasks",
     "training",
+    "tuning",
 )
 
 __all__ = sorted(_PUBLIC) + ["export"] + list(_SUBMODULES) + ["__version__"]

@@ -112,6 +112,43 @@ def _cmd_quickstart(args):
     return 0
 
 
+def _cmd_tune(args):
+    from rnnzoo.presets.tuning_recipe import read_tune_recipe
+
+    read_tune_recipe(args.recipe)  # refuses a bad recipe before any import of TF
+    if args.distributed_timeout is not None and args.distributed_timeout <= 0:
+        raise ValueError(
+            f"--distributed-timeout must be a positive number of seconds, got "
+            f"{args.distributed_timeout:g}."
+        )
+    from rnnzoo.presets.tuning_recipe import run_tune_recipe
+    from rnnzoo.tuning.tuners import DistributedSearchTimeout
+
+    try:
+        summary = run_tune_recipe(args.recipe, args.out, verbose=0 if args.quiet else 1,
+                                  overwrite=args.overwrite,
+                                  distributed_timeout=args.distributed_timeout)
+    except DistributedSearchTimeout as error:
+        print(f"rnnzoo: error: {error}", file=sys.stderr)
+        return 1
+    if summary["role"] == "worker":
+        print(f"worker {summary['tuner_id']} finished ({summary['seconds']:g} s)")
+        return 0
+    best, objective, metric = summary["best"], summary["objective"], summary["metric"]
+    done = sum(1 for t in summary["trials"] if t["status"] == "COMPLETED")
+    print(f"{summary['name']}: {done}/{len(summary['trials'])} trials completed; best trial "
+          f"{best['trial_id']}: {objective} {best[objective]:.4g}, {metric} "
+          f"{best[metric]:.4g} on {summary['dataset']['name']}/{summary['dataset']['split']}")
+    print("best: " + ", ".join(f"{k}={v}" for k, v in sorted(best["hyperparameters"].items())))
+    if "default" in summary:
+        default = summary["default"]
+        print(f"default configuration: {objective} {default[objective]:.4g}, {metric} "
+              f"{default[metric]:.4g}")
+    if "preset" in summary:
+        print(f"wrote preset {summary['preset']}")
+    return 0
+
+
 def build_parser():
     parser = _Parser(
         prog="rnnzoo",
@@ -147,6 +184,17 @@ def build_parser():
                         help="export the task's single decoding step (explicit state in/out) "
                         "instead of the whole model, for running the loop on a phone")
     export.set_defaults(run=_cmd_export)
+
+    tune = commands.add_parser("tune", help="run a Keras Tuner search from a YAML recipe")
+    tune.add_argument("recipe", help="zoo_configs/tuning/<name>.yaml")
+    tune.add_argument("--out", help="output folder (default: the recipe's output, else ./<name>)")
+    tune.add_argument("--overwrite", action="store_true",
+                      help="start afresh instead of resuming a search found in the folder")
+    tune.add_argument("--distributed-timeout", type=float, default=None, metavar="SECONDS",
+                      help="on a distributed chief (KERASTUNER_TUNER_ID=chief), give up when "
+                      "no worker has made progress for this long (default 3600)")
+    tune.add_argument("--quiet", action="store_true", help="no search progress output")
+    tune.set_defaults(run=_cmd_tune)
 
     quickstart = commands.add_parser(
         "quickstart", help="offline tour: presets, fine-tuning, TFLite export"

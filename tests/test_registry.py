@@ -46,6 +46,16 @@ def test_public_layer_listing():
         rnnzoo.list_layers(3)
 
 
+def test_layer_kinds_partition_the_registry():
+    stepwise = rnnzoo.list_layers(kind="stepwise")
+    structured = rnnzoo.list_layers(kind="structured")
+    assert {"elman", "lstm", "esn"} <= set(stepwise)
+    assert sorted(stepwise + structured, key=registry.natural_key) == rnnzoo.list_layers()
+    assert not set(stepwise) & set(structured)
+    with pytest.raises(ValueError, match="kind"):
+        rnnzoo.list_layers(kind="sequence")
+
+
 def test_every_layer_is_registered_for_keras_serialization():
     import keras
 

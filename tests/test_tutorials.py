@@ -25,6 +25,6 @@ def test_tutorial_1_any_backbone(tmp_path):
     accuracies, report = tutorial.main(epochs=3, out=str(tmp_path))
     import rnnzoo
 
-    assert set(accuracies) == set(rnnzoo.list_layers())
+    assert set(accuracies) == set(rnnzoo.list_layers(kind="stepwise"))
     assert all(0.0 <= a <= 1.0 for a in accuracies.values())
     assert report.max_abs_diff <= 1e-5 and (tmp_path / pathlib.Path(report.path).name).exists()

@@ -1,7 +1,7 @@
 """Tutorial 1: one task, any recurrent backbone, from training to a phone.
 
 Trains a `SequenceClassifier` on UCR ItalyPowerDemand (it ships inside
-rnnzoo) with each of the zoo's layers as backbone, compares their test
+rnnzoo) with each of the zoo's step-wise layers as backbone, compares their test
 accuracy, saves the best as a `.keras` file and exports it to TFLite.
 
     python tutorials/01_any_backbone_classifier.py --epochs 60 --out /tmp/tutorial1
@@ -23,7 +23,7 @@ def main(epochs=60, out="tutorial1_out"):
     print(f"train {train.x.shape}, test {test.x.shape}, classes {train.class_names}")
 
     results = {}
-    for name in rnnzoo.list_layers():
+    for name in rnnzoo.list_layers(kind="stepwise"):
         keras.utils.set_random_seed(0)
         # Jordan networks feed their output layer back, so they need its size.
         extra = {"output_units": 8} if name == "jordan" else {}

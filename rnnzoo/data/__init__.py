@@ -31,6 +31,7 @@ from rnnzoo.data import (  # noqa: E402,F401
     languages,
     patterns,
     series,
+    surprises,
     text,
     translation,
     trees,

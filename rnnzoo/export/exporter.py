@@ -87,15 +87,25 @@ def _frozen_function(model, shapes):
     ]
 
     def serve(*inputs):
-        outputs = model(list(inputs) if len(inputs) > 1 else inputs[0], training=False)
-        return outputs
+        return model(_structured(model, inputs), training=False)
 
     concrete = tf.function(serve).get_concrete_function(*specs)
     return convert_variables_to_constants_v2(concrete), specs
 
 
+def _structured(model, flat_inputs):
+    """The model's own input structure (one tensor, a list or a dict) from a
+    flat list in `model.inputs` order (Keras flattens dicts by sorted key)."""
+    import keras
+
+    structure = getattr(model, "input", None)
+    if isinstance(structure, dict):
+        return keras.tree.pack_sequence_as(structure, list(flat_inputs))
+    return list(flat_inputs) if len(flat_inputs) > 1 else flat_inputs[0]
+
+
 def _keras_outputs(model, samples):
-    outputs = model(samples if len(samples) > 1 else samples[0], training=False)
+    outputs = model(_structured(model, samples), training=False)
     if not isinstance(outputs, (list, tuple)):
         outputs = [outputs]
     return [np.asarray(o) for o in outputs]
@@ -235,7 +245,7 @@ def _export_saved_model(model, frozen, specs, path, samples, overwrite):
         module = tf.Module()
         module.model = model
         module.serve = tf.function(
-            lambda *inputs: model(list(inputs) if len(inputs) > 1 else inputs[0], training=False),
+            lambda *inputs: model(_structured(model, inputs), training=False),
             input_signature=specs,
         )
         tf.saved_model.save(module, staging, signatures=module.serve.get_concrete_function())

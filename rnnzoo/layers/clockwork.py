@@ -87,19 +87,28 @@ class ClockworkRNNCell(ZooCell):
         # Row j (source) feeds column i (target) when j's module is as slow or slower.
         self.recurrent_mask = (module[:, None] >= module[None, :]).astype(self.compute_dtype)
         self.unit_periods = np.repeat(self.periods, self.module_sizes).astype(self.compute_dtype)
+        # The clock table: row t says which units tick at step t (mod the cycle).
+        self.clock_table = np.arange(self.cycle)[:, None] % self.unit_periods[None, :] == 0
         # Zeroed so that the weights read back show the real connectivity.
         self.recurrent_kernel.assign(self.recurrent_kernel * self.recurrent_mask)
 
+    def loop_constants(self):
+        # Masked once per layer call (the mask also keeps the gradient of the
+        # masked entries at zero).
+        return {"recurrent": self.recurrent_kernel * self.recurrent_mask}
+
     def call(self, inputs, states, training=False):
         hidden, step = states
-        pre = ops.matmul(inputs, self.kernel) + ops.matmul(
-            hidden, self.recurrent_kernel * self.recurrent_mask
-        )
+        constants = self.step_constants()
+        pre = ops.matmul(inputs, self.kernel) + ops.matmul(hidden, constants["recurrent"])
         if self.use_bias:
             pre = pre + self.bias
-        active = ops.equal(ops.mod(step, self.unit_periods), 0.0)  # (batch, units)
+        # One table lookup per example instead of `t mod T_i == 0` per unit.
+        tick = ops.cast(ops.mod(ops.reshape(step, (-1,)), float(self.cycle)), "int32")
+        active = ops.take(self.clock_table, tick, axis=0)  # (batch, units)
         hidden = ops.where(active, self.activation(pre), hidden)
-        step = ops.mod(step + 1.0, float(self.cycle))
+        # The clock carries no gradient; cutting it keeps the backward loop lean.
+        step = ops.stop_gradient(ops.mod(step + 1.0, float(self.cycle)))
         return hidden, [hidden, step]
 
     def get_config(self):

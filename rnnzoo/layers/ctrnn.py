@@ -142,26 +142,52 @@ class CTRNNCell(ZooCell):
             initializer=self._seeded(initializer),
         )
 
+    def loop_constants(self):
+        # With r = 1/tau, f(x) = sigma(x) (W r) - r x + (u W_in + b) r: the
+        # rates are folded into the kernels' columns once per layer call, so
+        # the per-step work is Elman's plus the leak. For Euler, with the
+        # sub-step h: x + h f(x) = (1 - h r) x + sigma(x) (W h r) + u (W_in h r) + b h r.
+        rate = ops.exp(-self.log_time_constant)  # 1 / tau
+        if self.method == "euler":
+            scale = (self.dt / self.integration_steps) * rate
+            constants = {"keep": 1.0 - scale}
+        else:
+            scale = rate
+            constants = {"rate": rate}
+        constants["kernel"] = self.kernel * scale
+        constants["recurrent"] = self.recurrent_kernel * scale
+        constants["bias"] = self.bias * scale if self.use_bias else None
+        return constants
+
     def call(self, inputs, states, training=False):
         potential = states[0]
-        drive = ops.matmul(inputs, self.kernel)
+        constants = self.step_constants()
+        # The input's drive, held over the step (scaled as in `loop_constants`).
+        drive = ops.matmul(inputs, constants["kernel"])
         if self.use_bias:
-            drive = drive + self.bias
-        rate = ops.exp(-self.log_time_constant)  # 1 / tau
+            drive = drive + constants["bias"]
+        recurrent = constants["recurrent"]
+        if self.method == "euler":
+            keep = constants["keep"]
+            for _ in range(self.integration_steps):
+                potential = (
+                    keep * potential
+                    + ops.matmul(self.activation(potential), recurrent)
+                    + drive
+                )
+            return self.activation(potential), [potential]
+        rate = constants["rate"]
         h = self.dt / self.integration_steps
 
         def derivative(x):
-            return (ops.matmul(self.activation(x), self.recurrent_kernel) - x + drive) * rate
+            return ops.matmul(self.activation(x), recurrent) - rate * x + drive
 
         for _ in range(self.integration_steps):
-            if self.method == "euler":
-                potential = potential + h * derivative(potential)
-            else:
-                k1 = derivative(potential)
-                k2 = derivative(potential + (0.5 * h) * k1)
-                k3 = derivative(potential + (0.5 * h) * k2)
-                k4 = derivative(potential + h * k3)
-                potential = potential + (h / 6.0) * (k1 + 2.0 * k2 + 2.0 * k3 + k4)
+            k1 = derivative(potential)
+            k2 = derivative(potential + (0.5 * h) * k1)
+            k3 = derivative(potential + (0.5 * h) * k2)
+            k4 = derivative(potential + h * k3)
+            potential = potential + (h / 6.0) * (k1 + 2.0 * k2 + 2.0 * k3 + k4)
         return self.activation(potential), [potential]
 
     def get_config(self):
@@ -335,14 +361,27 @@ class MTRNNCell(ZooCell):
         self.kernel.assign(self.kernel * self.input_mask)
         self.recurrent_kernel.assign(self.recurrent_kernel * self.recurrent_mask)
 
+    def loop_constants(self):
+        # The masks (which also keep the masked entries' gradients at zero)
+        # and the rates, folded into the kernels once per layer call:
+        # u_t = (1 - r) u + y (M * W * r) + r (x (m * W_in) + b).
+        return {
+            "recurrent": self.recurrent_kernel * (self.recurrent_mask * self.rate),
+            "kernel": self.kernel * (self.input_mask * self.rate),
+            "bias": self.bias * self.rate if self.use_bias else None,
+        }
+
     def call(self, inputs, states, training=False):
         potential = states[0]
-        target = ops.matmul(inputs, self.kernel * self.input_mask) + ops.matmul(
-            self.activation(potential), self.recurrent_kernel * self.recurrent_mask
-        )
+        constants = self.step_constants()
+        drive = ops.matmul(inputs, constants["kernel"])
         if self.use_bias:
-            target = target + self.bias
-        potential = (1.0 - self.rate) * potential + self.rate * target
+            drive = drive + constants["bias"]
+        potential = (
+            (1.0 - self.rate) * potential
+            + ops.matmul(self.activation(potential), constants["recurrent"])
+            + drive
+        )
         return self.activation(potential), [potential]
 
     def get_config(self):

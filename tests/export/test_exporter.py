@@ -94,3 +94,20 @@ def test_many_inputs_and_outputs_keep_their_order(tmp_path):
     x = [np.full((1, 3), i + 1.0, "float32") for i in range(3)]
     for got, want in zip(run_tflite(str(tmp_path / "many.tflite"), x), m(x)):
         np.testing.assert_allclose(got, want, atol=1e-5)
+
+
+def test_dict_inputs_are_flattened_by_sorted_key(tmp_path):
+    # Keras orders a dict model's inputs by key; the exported signature follows.
+    inputs = {
+        "values": keras.Input((3,), name="values"),
+        "index": keras.Input((1,), dtype="int32", name="index"),
+    }
+    scaled = keras.ops.cast(inputs["index"], "float32") * inputs["values"]
+    m = keras.Model(inputs, keras.layers.Dense(2, kernel_initializer="ones")(scaled))
+    samples = [np.array([[2], [3]], "int32"), np.ones((2, 3), "float32")]
+    report = rnnzoo.export(m, tmp_path / "dict.tflite", batch_size=2, sample_inputs=samples)
+    assert report.max_abs_diff <= 1e-6
+    (got,) = run_tflite(str(tmp_path / "dict.tflite"), samples)
+    np.testing.assert_allclose(got, [[6.0, 6.0], [9.0, 9.0]], atol=1e-6)
+    report = rnnzoo.export(m, tmp_path / "sm", batch_size=2, sample_inputs=samples)
+    assert report.format == "saved_model" and report.max_abs_diff <= 1e-6

@@ -6,7 +6,21 @@ bidirectional, stacking, keras_save, gradients, seed, bad_input, saved_model,
 tflite. A layer absent from this list must pass every check.
 """
 
-EXEMPTIONS = {}
+EXEMPTIONS = {
+    ("bam", "seed"): "a BAM has nothing random: no random weights (store() writes the "
+    "correlation matrix) and deterministic recall, so it takes no seed",
+    ("stochastic_bam", "saved_model"): "samples with keras.random and a SeedGenerator whose "
+    "state variable advances at every call; the exporter freezes variables into constants, "
+    "which a stateful sampler cannot be",
+    ("stochastic_bam", "tflite"): "samples with keras.random and a SeedGenerator (a stateful "
+    "variable the exporter cannot freeze); LiteRT has no generator reproducing TensorFlow's "
+    "Philox stream, so Keras-vs-LiteRT parity cannot hold for a sampled chain",
+    ("history_compressor", "gradients"): "the prediction readouts (prediction_kernel_k/"
+    "bias_k) shape the outputs only through the non-differentiable surprise gates; they "
+    "learn from the prediction loss the layer adds with add_loss, which this check's "
+    "output-only loss leaves out. test_history_compressor.py checks that the outputs' "
+    "gradient reaches every other weight and the added loss's gradient reaches the readouts",
+}
 
 # Constructor arguments a layer needs beyond `units` (required arguments only).
 LAYER_ARGS = {
@@ -18,4 +32,10 @@ LAYER_ARGS = {
 NO_TRAINABLE_WEIGHTS = {
     "esn": "the reservoir and input weights of an echo state network are fixed "
     "random matrices by definition; only a readout (a separate layer) is trained",
+    "hopfield": "a classic Hopfield network's weights are written by a storage rule "
+    "(`store`), not trained; its outputs are signs (zero gradient almost everywhere)",
+    "bam": "a BAM's correlation matrix is written by `store` (sum of x_k^T y_k), not "
+    "trained; its outputs are signs (zero gradient almost everywhere)",
+    "stochastic_bam": "as for bam: the correlation matrix is written by `store`; the "
+    "outputs are sampled signs, with no gradient",
 }

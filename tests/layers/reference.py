@@ -235,3 +235,27 @@ def adding_problem(rng, count, time):
     for row in markers:
         row[rng.choice(time, 2, replace=False)] = 1.0
     return np.stack([values, markers], axis=-1), np.sum(values * markers, 1, keepdims=True)
+
+
+def assert_layer_equals_bare_cell(layer, x):
+    """A built `ZooRNN` (return_sequences=True) and its bare cell in a plain
+    `keras.layers.RNN` give the same outputs and gradients.
+
+    The layer computes its cell's loop constants once per call, outside the
+    time loop; the bare cell computes them at every step.
+    """
+    import keras
+    import tensorflow as tf
+
+    plain = keras.layers.RNN(layer.cell, return_sequences=True)
+    weights = layer.trainable_weights
+    results = []
+    for run in (layer, plain):
+        with tf.GradientTape() as tape:
+            out = run(x)
+            loss = tf.reduce_sum(out * tf.cos(tf.range(out.shape[-1], dtype=out.dtype)))
+        results.append((out, tape.gradient(loss, weights)))
+    np.testing.assert_allclose(results[0][0], results[1][0], atol=1e-5)
+    for a, b, w in zip(results[0][1], results[1][1], weights):
+        assert a is not None, w.path
+        np.testing.assert_allclose(a, b, atol=1e-4, err_msg=w.path)

@@ -213,3 +213,12 @@ def test_learns_to_recall_the_first_input_after_30_steps():
     # 9e-4 over three seeds, an Elman(16) on the same budget 0.07 to 0.08.
     # Require better than 0.01.
     assert mse < 0.01, mse
+
+
+def test_layer_equals_bare_cell_in_keras_rnn(rng):
+    # The layer computes the loop constants (the masked recurrent kernel) once per call, outside
+    # the time loop; a bare cell in keras.layers.RNN computes them at every
+    # step. Same outputs and same gradients.
+    layer = ClockworkRNN(UNITS, periods=(1, 2, 4), return_sequences=True, seed=1)
+    layer(ref.inputs(rng))
+    ref.assert_layer_equals_bare_cell(layer, ref.inputs(rng))

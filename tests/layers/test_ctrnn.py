@@ -243,3 +243,21 @@ def test_learns_sine_generation():
     # Predicting zero scores the sine's power, about 0.5; a trained CTRNN(16)
     # reaches 3e-4 to 7e-3 over five seeds. Require better than 0.02.
     assert mse < 0.02, mse
+
+
+def test_layer_equals_bare_cell_in_keras_rnn(rng):
+    # The layer computes the loop constants (rates and rate-scaled kernels) once per call, outside
+    # the time loop; a bare cell in keras.layers.RNN computes them at every
+    # step. Same outputs and same gradients.
+    layer = CTRNN(UNITS, time_constant=(1.0, 4.0), return_sequences=True, seed=1)
+    layer(ref.inputs(rng))
+    ref.assert_layer_equals_bare_cell(layer, ref.inputs(rng))
+
+
+def test_layer_equals_bare_cell_in_keras_rnn_rk4(rng):
+    # The layer computes the loop constants (rates and rate-scaled kernels) once per call, outside
+    # the time loop; a bare cell in keras.layers.RNN computes them at every
+    # step. Same outputs and same gradients.
+    layer = CTRNN(UNITS, method="rk4", integration_steps=2, return_sequences=True, seed=1)
+    layer(ref.inputs(rng))
+    ref.assert_layer_equals_bare_cell(layer, ref.inputs(rng))

@@ -195,3 +195,12 @@ def test_learns_cued_sine_generation():
     # 2e-4 to 4e-3 over five seeds, an Elman(20) on the same budget 0.19 to
     # 0.21. Require better than 0.02.
     assert mse < 0.02, mse
+
+
+def test_layer_equals_bare_cell_in_keras_rnn(rng):
+    # The layer computes the loop constants (masked, rate-scaled kernels) once per call, outside
+    # the time loop; a bare cell in keras.layers.RNN computes them at every
+    # step. Same outputs and same gradients.
+    layer = MTRNN(UNITS, timescales=(2, 5), return_sequences=True, seed=1)
+    layer(ref.inputs(rng))
+    ref.assert_layer_equals_bare_cell(layer, ref.inputs(rng))

@@ -141,6 +141,28 @@ def test_fit_argument_errors():
         fit_ridge_readout(relu, x, x)
     with pytest.raises(ValueError, match="return_sequences"):
         ridge_readout_model(ESN(5), 1, 1, include_inputs=True)
+    with pytest.raises(ValueError, match="`jit_compile`"):
+        fit_ridge_readout(esn, x, x, jit_compile="yes")
+
+
+@pytest.mark.parametrize("include_inputs", [False, True])
+def test_compiled_reservoir_run_gives_the_same_fit(include_inputs):
+    # jit_compile=True runs the reservoir as one XLA loop (cached per layer or
+    # model and reused by the next fit); the fit must not change.
+    x = sine(120)
+    esn = ESN(20, leak_rate=0.5, seed=0, return_sequences=True)
+    fits = []
+    for jit in (False, True, True):
+        model = fit_ridge_readout(esn, x[:, :-1], x[:, 1:], washout=10, ridge=1e-4,
+                                  include_inputs=include_inputs, jit_compile=jit)
+        fits.append([np.asarray(w) for w in model.layers[-1].get_weights()])
+    for compiled in fits[1:]:
+        for a, b in zip(fits[0], compiled):
+            np.testing.assert_allclose(a, b, rtol=1e-3, atol=1e-4)
+    model = ridge_readout_model(esn, 1, 1, include_inputs=include_inputs)
+    fit_ridge_readout(model, x[:, :-1], x[:, 1:], washout=10, ridge=1e-4, jit_compile=True)
+    for a, b in zip(fits[0], model.layers[-1].get_weights()):
+        np.testing.assert_allclose(a, b, rtol=1e-3, atol=1e-4)
 
 
 def test_fitted_model_saves_and_fine_tunes(tmp_path):

@@ -20,11 +20,16 @@ from rnnzoo.presets.recipes import anomaly  # noqa: F401  (registers its handler
 from rnnzoo.presets.recipes import captioner  # noqa: F401  (registers its handler)
 from rnnzoo.presets.recipes import char_generator  # noqa: F401  (registers its handler)
 from rnnzoo.presets.recipes import classifier  # noqa: F401  (registers its handler)
+from rnnzoo.presets.recipes import compressor  # noqa: F401  (registers its handler)
 from rnnzoo.presets.recipes import ctc  # noqa: F401  (registers its handler)
 from rnnzoo.presets.recipes import esn  # noqa: F401  (registers its handler)
 from rnnzoo.presets.recipes import forecaster  # noqa: F401  (registers its handler)
+from rnnzoo.presets.recipes import grid  # noqa: F401  (registers its handler)
+from rnnzoo.presets.recipes import hopfield  # noqa: F401  (registers its handler)
+from rnnzoo.presets.recipes import memory  # noqa: F401  (registers its handler)
 from rnnzoo.presets.recipes import predictor  # noqa: F401  (registers its handler)
 from rnnzoo.presets.recipes import seq2seq  # noqa: F401  (registers its handler)
+from rnnzoo.presets.recipes import tree  # noqa: F401  (registers its handler)
 from rnnzoo.presets.recipes.base import (
     TASK_RECIPES,
     Recipe,
@@ -57,6 +62,34 @@ def _error_line(error, prefix=""):
     return f"{where}: {first['msg']} (got {text})"
 
 
+def read_yaml_mapping(path, what="Recipe"):
+    """The top-level mapping of a YAML file; `what` names the file in errors.
+
+    Raises:
+        FileNotFoundError: if `path` does not exist.
+        RecipeError: if it is not valid YAML or not a mapping.
+    """
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"{what} file {path!r} does not exist.")
+    try:
+        with open(path, encoding="utf-8") as handle:
+            raw = yaml.safe_load(handle)
+    except yaml.YAMLError as error:
+        raise RecipeError(f"{what} {path}: not valid YAML ({error}).") from None
+    if not isinstance(raw, dict):
+        raise RecipeError(f"{what} {path}: expected a mapping at the top level, got {raw!r}.")
+    return raw
+
+
+def validate_section(schema, raw, where, prefix=""):
+    """`schema.model_validate(raw)`, with pydantic's error as one `RecipeError`
+    line; `prefix` is the section's key in the file (e.g. "data")."""
+    try:
+        return schema.model_validate(raw)
+    except ValidationError as error:
+        raise RecipeError(f"{where}: {_error_line(error, prefix)}.") from None
+
+
 def read_recipe(path):
     """Reads and validates a recipe; unknown keys and wrong types are refused.
 
@@ -66,19 +99,8 @@ def read_recipe(path):
         FileNotFoundError: if `path` does not exist.
     """
     path = os.fspath(path)
-    if not os.path.isfile(path):
-        raise FileNotFoundError(f"Recipe file {path!r} does not exist.")
-    try:
-        with open(path, encoding="utf-8") as handle:
-            raw = yaml.safe_load(handle)
-    except yaml.YAMLError as error:
-        raise RecipeError(f"Recipe {path}: not valid YAML ({error}).") from None
-    if not isinstance(raw, dict):
-        raise RecipeError(f"Recipe {path}: expected a mapping at the top level, got {raw!r}.")
-    try:
-        header = RecipeHeader.model_validate(raw)
-    except ValidationError as error:
-        raise RecipeError(f"Recipe {path}: {_error_line(error)}.") from None
+    raw = read_yaml_mapping(path, "Recipe")
+    header = validate_section(RecipeHeader, raw, f"Recipe {path}")
     try:
         registry.check_name(header.name, "preset name")
         handler = TASK_RECIPES.get(header.task)

@@ -8,15 +8,17 @@ with `register_task_recipe` and live one per module in this package.
 """
 
 import dataclasses
-from typing import Any, Dict, List, Optional, Union
+from typing import Annotated, Any, Dict, List, Optional, Union
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt, StrictStr
 
 from rnnzoo import registry
 
 Number = Union[StrictInt, StrictFloat]
-# Layer arguments: scalars, or a serialized Keras object (an initializer) as a mapping.
-ArgValue = Union[StrictBool, StrictInt, StrictFloat, StrictStr, None, Dict[StrictStr, Any]]
+# Layer arguments: scalars, a list of numbers (e.g. clock periods, a time-constant
+# range), or a serialized Keras object (an initializer) as a mapping.
+ArgValue = Union[StrictBool, StrictInt, StrictFloat, StrictStr, None, List[Number],
+                 Dict[StrictStr, Any]]
 
 TASK_RECIPES = registry.Registry("recipe task")
 
@@ -32,10 +34,15 @@ class Strict(BaseModel):
 
 
 class LayerSpec(Strict):
-    """One recurrent layer of a backbone: a registered zoo name, units, arguments."""
+    """One recurrent layer of a backbone: a registered zoo name, units, arguments.
+
+    `units` is an int, or a list of ints for layers that take one size per
+    part (the layers of an `rmlp`, the groups of an `mtrnn`).
+    """
 
     layer: StrictStr
-    units: StrictInt = Field(gt=0)
+    units: Union[Annotated[StrictInt, Field(gt=0)],
+                 Annotated[List[Annotated[StrictInt, Field(gt=0)]], Field(min_length=1)]]
     args: Dict[StrictStr, ArgValue] = {}
 
 

@@ -23,6 +23,14 @@ Model: the backbone layers, a dropout before the head and an optional
 mask, optimizer, epochs) and its accuracy is recorded beside the preset's as
 `<first baseline layer>_baseline_accuracy`; the preset's weights are those of
 `backbone`.
+
+Training: the common section, plus an optional `curriculum`, a list of
+stages `{max_length: L, epochs: E}` run in order before the main `epochs`:
+each stage trains E epochs on the training sequences of length at most L
+only (catalog sets that report lengths, such as the Tomita grammars; Giles
+et al. 1992 grew their training set from short strings the same way). The
+main `epochs` then use the whole training split. A baseline gets the same
+curriculum.
 """
 
 import time
@@ -37,6 +45,7 @@ from rnnzoo.presets.recipes.base import (
     Strict,
     TaskRecipe,
     Trained,
+    TrainingSpec,
     build_layers,
     callbacks,
     optimizer,
@@ -84,6 +93,15 @@ class ClassifierModel(Strict):
     dropout: Number = Field(default=0.0, ge=0.0, lt=1.0)
     mask_value: Optional[Number] = None
     baseline: Optional[List[LayerSpec]] = Field(default=None, min_length=1)
+
+
+class CurriculumStage(Strict):
+    max_length: StrictInt = Field(gt=0)
+    epochs: StrictInt = Field(gt=0)
+
+
+class ClassifierTraining(TrainingSpec):
+    curriculum: Optional[List[CurriculumStage]] = Field(default=None, min_length=1)
 
 
 class Split:
@@ -196,6 +214,16 @@ def _fit_classifier(recipe, specs, train, verbose):
     )
     model.compile(optimizer=optimizer(recipe.training))
     started = time.perf_counter()
+    for stage in recipe.training.curriculum or []:
+        if train.lengths is None:
+            raise RecipeError("training.curriculum needs a dataset that reports sequence "
+                              "lengths (a `catalog` source with variable lengths).")
+        short = train.lengths <= stage.max_length
+        if not short.any():
+            raise RecipeError(f"training.curriculum: no training sequence is at most "
+                              f"{stage.max_length} steps long.")
+        model.fit(train.x[short], train.y[short], epochs=stage.epochs,
+                  batch_size=recipe.training.batch_size, verbose=verbose)
     history = model.fit(
         train.x,
         train.y,
@@ -227,6 +255,7 @@ class ClassifierRecipe(TaskRecipe):
     task = "sequence_classifier"
     data_spec = ClassifierData
     model_spec = ClassifierModel
+    training_spec = ClassifierTraining
 
     def train(self, recipe, verbose):
         data = recipe.data.model_dump()
@@ -243,6 +272,8 @@ class ClassifierRecipe(TaskRecipe):
             extra["accuracy_by_length"] = by_length
         training = {"epochs": recipe.training.epochs, "seconds": round(seconds, 1),
                     "final_loss": final_loss}
+        if recipe.training.curriculum:
+            training["curriculum"] = [stage.model_dump() for stage in recipe.training.curriculum]
         if recipe.model.baseline:
             baseline, baseline_seconds, baseline_loss = _fit_classifier(
                 recipe, recipe.model.baseline, train, verbose)

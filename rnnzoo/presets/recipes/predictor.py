@@ -14,6 +14,18 @@ metrics:
   the primary metric; the training maximum when the first test string fails),
   `accuracy` (fraction of test strings correct), `first_wrong_n`.
 - `mse`: mean squared error only (primary metric `neg_mse`, higher is better).
+- `nrmse`: per-step regression of a series (system identification such as
+  NARMA): `nrmse`, the root mean squared error over every scored step divided
+  by the standard deviation of those targets (1.0 = predicting their mean),
+  and `mse`; primary metric `neg_nrmse` (higher is better). The first
+  `washout` steps of each evaluation sequence are not scored.
+
+`data.train_window` cuts each (long) training sequence into consecutive
+non-overlapping windows of that many steps, each read from a zero state (the
+evaluation sequences are read whole). With `model.linear_baseline_delays: D`
+(criterion `nrmse`), a linear least-squares filter on the last `D + 1` inputs
+(and a bias), fitted on the training split, is scored the same way beside the
+model (`linear_baseline_nrmse`).
 """
 
 import time
@@ -49,7 +61,9 @@ class PredictorData(Strict):
     targets: StrictStr = "target"
     train_split: StrictStr = "train"
     eval_split: StrictStr = "test"
-    criterion: Literal["adding_1997", "next_symbol", "mse"] = "mse"
+    criterion: Literal["adding_1997", "next_symbol", "mse", "nrmse"] = "mse"
+    train_window: Optional[StrictInt] = Field(default=None, gt=0)
+    washout: StrictInt = Field(default=0, ge=0)
 
 
 class PredictorModel(Strict):
@@ -59,6 +73,7 @@ class PredictorModel(Strict):
     output_activation: Optional[StrictStr] = None
     dropout: Number = Field(default=0.0, ge=0.0, lt=1.0)
     mask_value: Optional[Number] = None
+    linear_baseline_delays: Optional[StrictInt] = Field(default=None, ge=0)
 
 
 class PredictorTraining(TrainingSpec):
@@ -99,6 +114,66 @@ def load_split(dataset, split):
     if lengths is None:
         lengths = np.full(len(inputs), inputs.shape[1], np.int32)
     return inputs, targets, lengths
+
+
+def train_windows(inputs, targets, lengths, window):
+    """Consecutive non-overlapping `window`-step pieces of per-step sequences.
+
+    A sequence's incomplete tail (shorter than `window`) is dropped.
+    """
+    if targets.ndim != 3:
+        raise RecipeError("data.train_window needs per-step targets (model.per_step: true).")
+    pieces_x, pieces_y = [], []
+    for x, y, length in zip(inputs, targets, lengths):
+        for start in range(0, int(length) - window + 1, window):
+            pieces_x.append(x[start : start + window])
+            pieces_y.append(y[start : start + window])
+    if not pieces_x:
+        raise RecipeError(f"data.train_window {window} is longer than every training sequence.")
+    pieces = np.stack(pieces_x), np.stack(pieces_y)
+    return pieces[0], pieces[1], np.full(len(pieces[0]), window, np.int32)
+
+
+def training_split(dataset, split):
+    """`load_split`, cut into `train_window` pieces when the dataset asks for it."""
+    inputs, targets, lengths = load_split(dataset, split)
+    if dataset.get("train_window"):
+        return train_windows(inputs, targets, lengths, dataset["train_window"])
+    return inputs, targets, lengths
+
+
+def _scored_steps(inputs, lengths, washout):
+    """(examples, time) bool: the valid steps after the washout."""
+    steps = np.arange(inputs.shape[1])[None, :]
+    return (steps < np.asarray(lengths)[:, None]) & (steps >= washout)
+
+
+def nrmse_metrics(predictions, targets, scored):
+    """RMSE over the scored steps divided by the std of their targets; and the MSE."""
+    predictions = predictions.reshape(targets.shape)
+    error = (predictions - targets)[scored]
+    mse = float(np.mean(error**2))
+    nrmse = float(np.sqrt(mse) / np.std(targets[scored]))
+    return {"nrmse": nrmse, "mse": mse, "neg_nrmse": -nrmse}
+
+
+def _delay_features(inputs, delays):
+    """(examples, time, (delays + 1) * features): the input and its `delays` predecessors."""
+    padded = np.pad(inputs, ((0, 0), (delays, 0), (0, 0)))
+    return np.concatenate([padded[:, delays - d : padded.shape[1] - d] for d in range(delays + 1)]
+                          + [np.ones(inputs.shape[:2] + (1,), inputs.dtype)], axis=-1)
+
+
+def linear_baseline_nrmse(dataset, delays):
+    """NRMSE of a least-squares linear filter on the last `delays + 1` inputs."""
+    x, y, lengths = load_split(dataset, dataset["train_split"])
+    valid = _scored_steps(x, lengths, 0)
+    weights, *_ = np.linalg.lstsq(_delay_features(x, delays)[valid].astype("float64"),
+                                  y[valid].astype("float64"), rcond=None)
+    x, y, lengths = load_split(dataset, dataset["split"])
+    predictions = _delay_features(x, delays).astype("float64") @ weights
+    return nrmse_metrics(predictions, y, _scored_steps(x, lengths, dataset.get("washout", 0)))[
+        "nrmse"]
 
 
 def adding_metrics(predictions, targets):
@@ -151,6 +226,9 @@ def measure(model, dataset):
             outputs = 1.0 / (1.0 + np.exp(-outputs))
         return next_symbol_metrics(outputs, targets, lengths, _block_n(inputs, lengths),
                                    int(dataset.get("train_max_n", 0)))
+    if criterion == "nrmse":
+        return nrmse_metrics(outputs, targets,
+                             _scored_steps(inputs, lengths, dataset.get("washout", 0)))
     mask = np.arange(inputs.shape[1])[None, :] < lengths[:, None]
     if outputs.ndim == 3:
         error = ((outputs - targets) ** 2)[mask]
@@ -159,7 +237,8 @@ def measure(model, dataset):
     return {"neg_mse": -float(np.mean(error))}
 
 
-PRIMARY = {"adding_1997": "accuracy", "next_symbol": "max_n", "mse": "neg_mse"}
+PRIMARY = {"adding_1997": "accuracy", "next_symbol": "max_n", "mse": "neg_mse",
+           "nrmse": "neg_nrmse"}
 
 
 @register_task_recipe
@@ -171,6 +250,13 @@ class PredictorRecipe(TaskRecipe):
     primary_metric = "accuracy"
     higher_is_better = True
 
+    def check(self, recipe):
+        super().check(recipe)
+        if recipe.model.linear_baseline_delays is not None and recipe.data.criterion != "nrmse":
+            raise RecipeError("model.linear_baseline_delays needs data.criterion: nrmse.")
+        if recipe.data.train_window is not None and not recipe.model.per_step:
+            raise RecipeError("data.train_window needs per-step targets (model.per_step: true).")
+
     def train(self, recipe, verbose):
         from rnnzoo.tasks import SequencePredictor
 
@@ -178,7 +264,7 @@ class PredictorRecipe(TaskRecipe):
         dataset = data.model_dump(exclude={"train_split", "eval_split", "source"})
         dataset["source"] = data.source
         started = time.perf_counter()
-        x, y, train_lengths = load_split(dataset, data.train_split)
+        x, y, train_lengths = training_split(dataset, data.train_split)
         seconds_data = time.perf_counter() - started
         if spec.per_step != (y.ndim == 3):
             raise RecipeError(f"model.per_step is {spec.per_step} but target "
@@ -208,6 +294,11 @@ class PredictorRecipe(TaskRecipe):
         started = time.perf_counter()
         metrics = measure(model, dataset)
         seconds_eval = time.perf_counter() - started
+        extra = {}
+        if spec.linear_baseline_delays is not None:
+            metrics["linear_baseline_nrmse"] = linear_baseline_nrmse(
+                dataset, spec.linear_baseline_delays)
+            extra["linear_baseline_delays"] = spec.linear_baseline_delays
         dataset["num_examples"] = int(metrics.get("num_test", 0)) or int(
             len(load_split(dataset, data.eval_split)[0]))
         from rnnzoo.data import describe
@@ -226,7 +317,7 @@ class PredictorRecipe(TaskRecipe):
                 "final_loss": float(history.history["loss"][-1]),
             },
             extra={"input_shape": [None, int(x.shape[-1])],
-                   "primary_metric": PRIMARY[data.criterion]},
+                   "primary_metric": PRIMARY[data.criterion], **extra},
         )
 
     def evaluate(self, model, metadata):
@@ -236,12 +327,13 @@ class PredictorRecipe(TaskRecipe):
         # max_n: one borderline string may flip; allow one n. Fractions: one example.
         if metadata.get("primary_metric") == "max_n":
             return 1.0 + 1e-9
-        if metadata.get("primary_metric") == "neg_mse":
-            return 1e-4 * max(1.0, abs(float(metadata["metrics"]["neg_mse"])))
+        if metadata.get("primary_metric") in ("neg_mse", "neg_nrmse"):
+            metric = metadata["primary_metric"]
+            return 1e-4 * max(1.0, abs(float(metadata["metrics"][metric])))
         return super().tolerance(metadata)
 
     def fine_tune_batch(self, metadata, num_examples=8):
         """The first training sequences and their targets, as `train` fits them."""
         dataset = metadata["dataset"]
-        inputs, targets, _ = load_split(dataset, dataset.get("train_split", "train"))
+        inputs, targets, _ = training_split(dataset, dataset.get("train_split", "train"))
         return inputs[:num_examples], targets[:num_examples]
