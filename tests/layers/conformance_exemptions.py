@@ -6,6 +6,18 @@ bidirectional, stacking, keras_save, gradients, seed, bad_input, saved_model,
 tflite. A layer absent from this list must pass every check.
 """
 
+def exempted_params(names, check):
+    """`pytest.param`s over layer `names` for `check`, skipping only listed pairs."""
+    import pytest
+
+    params = []
+    for name in names:
+        reason = EXEMPTIONS.get((name, check))
+        marks = [pytest.mark.skip(reason=f"exempt: {reason}")] if reason else []
+        params.append(pytest.param(name, marks=marks, id=name))
+    return params
+
+
 EXEMPTIONS = {
     ("bam", "seed"): "a BAM has nothing random: no random weights (store() writes the "
     "correlation matrix) and deterministic recall, so it takes no seed",

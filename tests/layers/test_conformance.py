@@ -12,7 +12,12 @@ import tensorflow as tf
 
 import rnnzoo
 from rnnzoo.export import run_tflite
-from tests.layers.conformance_exemptions import EXEMPTIONS, LAYER_ARGS, NO_TRAINABLE_WEIGHTS
+from tests.layers.conformance_exemptions import (
+    EXEMPTIONS,
+    LAYER_ARGS,
+    NO_TRAINABLE_WEIGHTS,
+    exempted_params,
+)
 
 UNITS, BATCH, TIME, FEATURES = 5, 3, 6, 4
 LAYERS = rnnzoo.list_layers(kind="stepwise")
@@ -60,12 +65,7 @@ def data(seed=0, batch=BATCH, time=TIME):
 
 def sweep(check):
     """Parametrize over (layer) for one check, exempting only listed pairs."""
-    params = []
-    for name in LAYERS:
-        reason = EXEMPTIONS.get((name, check))
-        marks = [pytest.mark.skip(reason=f"exempt: {reason}")] if reason else []
-        params.append(pytest.param(name, marks=marks, id=name))
-    return pytest.mark.parametrize("name", params)
+    return pytest.mark.parametrize("name", exempted_params(LAYERS, check))
 
 
 def state_sizes(layer):

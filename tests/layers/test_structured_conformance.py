@@ -16,7 +16,7 @@ import tensorflow as tf
 
 import rnnzoo
 from rnnzoo.export import run_tflite
-from tests.layers.conformance_exemptions import EXEMPTIONS, NO_TRAINABLE_WEIGHTS
+from tests.layers.conformance_exemptions import EXEMPTIONS, NO_TRAINABLE_WEIGHTS, exempted_params
 from tests.layers.structured_examples import EXAMPLES
 
 STRUCTURED = rnnzoo.list_layers(kind="structured")
@@ -46,12 +46,7 @@ def test_structured_exemptions_name_structured_checks():
 
 
 def sweep(check):
-    params = []
-    for name in STRUCTURED:
-        reason = EXEMPTIONS.get((name, check))
-        marks = [pytest.mark.skip(reason=f"exempt: {reason}")] if reason else []
-        params.append(pytest.param(name, marks=marks, id=name))
-    return pytest.mark.parametrize("name", params)
+    return pytest.mark.parametrize("name", exempted_params(STRUCTURED, check))
 
 
 def flat(value):
