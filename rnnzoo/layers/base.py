@@ -47,13 +47,27 @@ def check_choice(owner, argument, value, choices):
     return value
 
 
+def layer_owner(layer):
+    """How error messages name a layer: `layer 'name' (ClassName)`."""
+    return f"layer '{layer.name}' ({type(layer).__name__})"
+
+
+def check_rank(layer, shape, axes, what=None):
+    """Raises a `ValueError` unless `shape` has one dimension per name in `axes`."""
+    if len(shape) != len(axes):
+        subject = f"Input {what}" if what else "Input"
+        raise ValueError(
+            f"{subject} of {layer_owner(layer)} must be a {len(axes)}-D tensor "
+            f"({', '.join(axes)}), got a {len(shape)}-D input with shape {tuple(shape)}."
+        )
+
+
 def cast_numeric(layer, tensor):
     """`tensor` in the layer's compute dtype; strings are refused by name."""
     dtype = keras.backend.standardize_dtype(tensor.dtype)
     if dtype == "string":
         raise ValueError(
-            f"Input of layer '{layer.name}' ({type(layer).__name__}) must be "
-            f"numeric, got dtype {dtype}."
+            f"Input of {layer_owner(layer)} must be numeric, got dtype {dtype}."
         )
     if dtype != layer.compute_dtype:
         tensor = ops.cast(tensor, layer.compute_dtype)
@@ -280,12 +294,8 @@ class ZooRNN(keras.layers.RNN):
         return self.cell.units
 
     def _check_sequences(self, shape):
-        owner = f"layer '{self.name}' ({type(self).__name__})"
-        if len(shape) != 3:
-            raise ValueError(
-                f"Input of {owner} must be a 3-D tensor (batch, timesteps, "
-                f"features), got a {len(shape)}-D input with shape {tuple(shape)}."
-            )
+        owner = layer_owner(self)
+        check_rank(self, shape, ("batch", "timesteps", "features"))
         if shape[1] == 0:
             raise ValueError(
                 f"Input of {owner} has an empty time axis (shape {tuple(shape)}); "

@@ -15,7 +15,13 @@ import keras
 import numpy as np
 from keras import ops
 
-from rnnzoo.layers.base import check_choice, check_positive_int, zoo_layer
+from rnnzoo.layers.base import (
+    check_choice,
+    check_positive_int,
+    check_rank,
+    layer_owner,
+    zoo_layer,
+)
 
 HOPFIELD_RULES = ("hebbian", "pseudo_inverse", "storkey")
 HOPFIELD_UPDATES = ("synchronous", "asynchronous")
@@ -62,13 +68,9 @@ def check_bipolar_patterns(owner, argument, patterns, width=None):
 
 def checked_matrix_input(layer, inputs, width, what):
     """Validates a (batch, width) numeric input and casts it to the compute dtype."""
-    owner = f"layer '{layer.name}' ({type(layer).__name__})"
+    owner = layer_owner(layer)
     shape = tuple(inputs.shape)
-    if len(shape) != 2:
-        raise ValueError(
-            f"Input {what} of {owner} must be a 2-D tensor (batch, units), got a "
-            f"{len(shape)}-D input with shape {shape}."
-        )
+    check_rank(layer, shape, ("batch", "units"), what)
     if shape[1] is None or shape[1] == 0 or (width is not None and shape[1] != width):
         expected = "a known, non-zero size" if width is None else f"{width} units"
         raise ValueError(
@@ -426,13 +428,9 @@ class ModernHopfield(keras.layers.Layer):
         return self.kernel_initializer.__class__.from_config(config)
 
     def _check(self, tensor, what, width):
-        owner = f"layer '{self.name}' ({type(self).__name__})"
+        owner = layer_owner(self)
         shape = tuple(tensor.shape)
-        if len(shape) != 3:
-            raise ValueError(
-                f"Input {what} of {owner} must be a 3-D tensor (batch, patterns, "
-                f"features), got a {len(shape)}-D input with shape {shape}."
-            )
+        check_rank(self, shape, ("batch", "patterns", "features"), what)
         if shape[2] is None or shape[2] == 0 or (width is not None and shape[2] != width):
             expected = "a known, non-zero size" if width is None else f"{width} features"
             raise ValueError(

@@ -4,7 +4,14 @@ import keras
 import numpy as np
 from keras import ops
 
-from rnnzoo.layers.base import ZooCell, cast_numeric, check_choice, zoo_layer
+from rnnzoo.layers.base import (
+    ZooCell,
+    cast_numeric,
+    check_choice,
+    check_rank,
+    layer_owner,
+    zoo_layer,
+)
 
 CELLS = ("lstm", "tanh")
 MERGE_MODES = ("concat", "sum")
@@ -148,12 +155,8 @@ class MDRNN(ZooCell):
         return self.units
 
     def _check_grid(self, shape):
-        owner = f"layer '{self.name}' ({type(self).__name__})"
-        if len(shape) != 4:
-            raise ValueError(
-                f"Input of {owner} must be a 4-D tensor (batch, height, width, "
-                f"channels), got a {len(shape)}-D input with shape {tuple(shape)}."
-            )
+        owner = layer_owner(self)
+        check_rank(self, shape, ("batch", "height", "width", "channels"))
         if any(d is None for d in shape[1:]):
             raise ValueError(
                 f"Input of {owner} must have known height, width and channels (the "
