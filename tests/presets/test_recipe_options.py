@@ -170,3 +170,67 @@ def test_fir_narma_recipe_trains_and_reevaluates(tmp_path):
     assert metadata["linear_baseline_delays"] == 4
     result = evaluate_preset(out)
     assert result["measured"] == pytest.approx(metrics["neg_nrmse"], abs=1e-4)
+
+
+ADDING_CURRICULUM = """
+name: indrnn_sequence_predictor.tiny
+seed: 1
+task: sequence_predictor
+data:
+  name: adding
+  config: t1000
+  params: {length: 12, num_train: 8, num_validation: 2, num_test: 4}
+  criterion: adding_1997
+model:
+  backbone:
+    - {layer: indrnn, units: 3}
+  mask_value: 0.0
+training:
+  curriculum:
+    - {config: t100, params: {length: 4}, epochs: 1}
+    - {params: {length: 8}, epochs: 2}
+  epochs: 1
+  batch_size: 4
+  schedule: cosine
+reference:
+  source: none, a test
+  numbers: {lstm1997_wrong_t1000: 1}
+"""
+
+
+def test_predictor_curriculum_trains_each_stage_on_its_own_data(tmp_path, monkeypatch):
+    import keras
+
+    seen = []
+    fit = keras.Model.fit
+
+    def recording_fit(self, x, y, epochs=1, **kwargs):
+        seen.append((x.shape[1], epochs))
+        return fit(self, x, y, epochs=epochs, **kwargs)
+
+    monkeypatch.setattr(keras.Model, "fit", recording_fit)
+    metadata = run_recipe(write(tmp_path, ADDING_CURRICULUM), tmp_path / "out", verbose=0)
+    # Adding sequences run T..T + T/10 steps: the stages' lengths 4 and 8, then the main 12.
+    assert [epochs for _, epochs in seen] == [1, 2, 1]
+    assert [length for length, _ in seen] == sorted(length for length, _ in seen)
+    assert seen[0][0] <= 4 and 8 <= seen[1][0] < 12 <= seen[2][0]
+    assert metadata["training"]["curriculum"] == [
+        {"config": "t100", "params": {"length": 4}, "epochs": 1},
+        {"config": None, "params": {"length": 8}, "epochs": 2}]
+    assert metadata["dataset"]["params"]["length"] == 12  # evaluation: the main data
+
+
+
+def test_predictor_curriculum_stage_must_give_the_main_features():
+    from rnnzoo.presets.recipes.predictor import PredictorStage, curriculum_splits
+
+    dataset = {"name": "adding", "config": "t100", "params": {"length": 6, "num_train": 2},
+               "inputs": "inputs", "targets": "target"}
+    stage = PredictorStage(params={"length": 4}, epochs=1)
+    x, y = np.zeros((2, 6, 2), "float32"), np.zeros((2, 1), "float32")
+    ((_, (stage_x, stage_y, _)),) = curriculum_splits(dataset, [stage], "train", x, y)
+    assert stage_x.shape[1] <= 4 and stage_y.shape == (2, 1)
+    with pytest.raises(RecipeError, match="the main data has 3 and"):
+        curriculum_splits(dataset, [stage], "train", np.zeros((2, 6, 3), "float32"), y)
+    with pytest.raises(RecipeError, match="targets of shape"):
+        curriculum_splits(dataset, [stage], "train", x, np.zeros((2, 2), "float32"))

@@ -95,3 +95,44 @@ def test_loaded_preset_fits(trained):
     x, y = MemoryTaskRecipe().fine_tune_batch(read_metadata(str(out)), num_examples=4)
     assert x.shape == (4, 5, 4) and y.shape == (4, 5, 3)  # length 2: 2 * 2 + 1 steps
     assert np.isfinite(model.fit(x, y, epochs=1, verbose=0).history["loss"][-1])
+
+
+REPEAT = TINY.replace(
+    "data: {name: copy, num_bits: 3, min_size: 2, max_size: 2, eval_sizes: [2, 3], num_eval: 4}",
+    "data: {name: repeat_copy, num_bits: 3, min_size: 1, max_size: 2, eval_sizes: [2, 3],\n"
+    "       min_repeats: 1, max_repeats: 2, eval_repeats: [2, 4], num_eval: 4}",
+).replace("  baseline: [{layer: lstm, units: 6}]\n", "")
+
+
+def test_repeat_copy_measures_length_and_repeat_generalisation_apart(tmp_path):
+    out = tmp_path / "preset"
+    metadata = run_recipe(write(tmp_path, REPEAT), out, verbose=0)
+    metrics = metadata["metrics"]
+    # Each size at the training maximum of repeats, then the first size at each further count.
+    assert {key[len("bit_errors_"):] for key in metrics if key.startswith("bit_errors_")} == {
+        "2x2", "3x2", "2x4"}
+    assert metrics["bit_accuracy"] == metrics["bit_accuracy_2x2"]
+    # Scored bits: the repeated vectors and the end marker, 4 channels each.
+    assert metrics["bit_errors_2x4"] <= (2 * 4 + 1) * 4
+    assert metadata["dataset"]["num_examples"] == 3 * 4
+    x, y = MemoryTaskRecipe().fine_tune_batch(read_metadata(str(out)), num_examples=2)
+    # length 2, 2 repeats: 2 inputs + delimiter + 4 outputs + end marker; bits + 2 in, + 1 out.
+    assert x.shape == (2, 8, 5) and y.shape == (2, 8, 4)
+    result = evaluate_preset(str(out))
+    assert abs(result["measured"] - result["recorded"]) <= result["tolerance"]
+
+
+@pytest.mark.parametrize("change, message", [
+    (("eval_repeats: [2, 4]", "eval_repeats: [4]"), "eval_repeats must start"),
+    (("max_repeats: 2, ", ""), "needs data.max_repeats"),
+    (("min_repeats: 1", "min_repeats: 3"), "below data.min_repeats"),
+])
+def test_repeat_copy_settings_are_checked(tmp_path, change, message):
+    with pytest.raises(RecipeError, match=message):
+        run_recipe(write(tmp_path, REPEAT.replace(*change)), tmp_path / "out", verbose=0)
+
+
+def test_repeat_settings_are_refused_for_other_tasks(tmp_path):
+    bad = TINY.replace("num_eval: 4}", "num_eval: 4, max_repeats: 3}")
+    with pytest.raises(RecipeError, match="repeat_copy only"):
+        run_recipe(write(tmp_path, bad), tmp_path / "out", verbose=0)

@@ -2,15 +2,19 @@
 
 The tasks are the episode generators of `rnnzoo.data` for the neural Turing
 machine's experiments (Graves et al. 2014, section 4): `copy` (the size of an
-episode is the sequence length) and `associative_recall` (the size is the
-number of items). The model is a `rnnzoo.tasks.SequencePredictor` with one
-sigmoid output per target bit at every step (`per_step=True`, binary
-cross-entropy on logits); only the steps the episode's `mask` scores count
-in the loss (as sample weights) and in the metrics.
+episode is the sequence length), `repeat_copy` (the size is the sequence
+length; the repeat count is a second axis, `min_repeats..max_repeats`) and
+`associative_recall` (the size is the number of items). The model is a
+`rnnzoo.tasks.SequencePredictor` with one sigmoid output per target bit
+(and, for `repeat_copy`, one for the end marker) at every step
+(`per_step=True`, binary cross-entropy on logits); only the steps the
+episode's `mask` scores count in the loss (as sample weights) and in the
+metrics.
 
 Training follows the papers: each update draws a fresh batch of episodes
 whose size is uniform in `[min_size, max_size]` (all episodes in one batch
-share the size, so no padding is needed), for `training.steps` updates.
+share the size, and for `repeat_copy` the repeat count, so no padding is
+needed), for `training.steps` updates.
 
 Evaluation is on fixed episodes (seeded by `data.eval_seed`), `num_eval` per
 size in `data.eval_sizes`: the first of them should be the training maximum,
@@ -18,7 +22,12 @@ the others longer (generalisation). A bit is wrong when the sigmoid output is
 on the other side of 0.5 from the target. Metrics per size `s`:
 `bit_errors_<s>` (mean wrong bits per episode), `bit_accuracy_<s>`,
 `sequence_accuracy_<s>` (episodes with no wrong bit); the primary metric
-`bit_accuracy` is that of the first evaluation size.
+`bit_accuracy` is that of the first evaluation size. For `repeat_copy` the
+evaluation points are each size of `eval_sizes` at the first count of
+`data.eval_repeats` (which must be `max_repeats`), then the first size at
+each further count, so length and repeat generalisation are measured apart
+(as in Graves et al. 2014, figure 10); their keys read `<s>x<r>`, e.g.
+`bit_errors_5x10`.
 
 An optional `model.baseline` backbone (an LSTM, say) is trained in the same
 run on exactly the same batches (same head, optimizer and number of updates)
@@ -44,12 +53,15 @@ from rnnzoo.presets.recipes.base import (
 )
 
 class MemoryData(Strict):
-    name: Literal["copy", "associative_recall"]
+    name: Literal["copy", "repeat_copy", "associative_recall"]
     num_bits: StrictInt = Field(default=8, gt=0)
     item_length: StrictInt = Field(default=3, gt=0)
     min_size: StrictInt = Field(default=1, gt=0)
     max_size: StrictInt = Field(gt=0)
     eval_sizes: List[StrictInt] = Field(min_length=1)
+    min_repeats: StrictInt = Field(default=1, gt=0)
+    max_repeats: Optional[StrictInt] = Field(default=None, gt=0)
+    eval_repeats: Optional[List[StrictInt]] = Field(default=None, min_length=1)
     num_eval: StrictInt = Field(default=32, gt=0)
     eval_seed: StrictInt = 12345
 
@@ -67,52 +79,70 @@ class MemoryTraining(Strict):
     log_every: StrictInt = Field(default=100, gt=0)
 
 
-def episode(data, rng, size):
+# Input channels beyond the bits and target channels beyond them, per task.
+_EXTRA_INPUTS = {"copy": 1, "repeat_copy": 2, "associative_recall": 2}
+_EXTRA_TARGETS = {"copy": 0, "repeat_copy": 1, "associative_recall": 0}
+
+
+def episode(data, rng, size, repeats=None):
     """One episode dict (`inputs`, `targets`, `mask`) of the task, of the given size."""
     from rnnzoo.data import algorithmic
 
     if data["name"] == "copy":
         return algorithmic.copy_example(rng, size, data["num_bits"])
+    if data["name"] == "repeat_copy":
+        return algorithmic.repeat_copy_example(rng, size, repeats, data["num_bits"],
+                                               data["min_repeats"], data["max_repeats"])
     return algorithmic.associative_recall_example(rng, size, data["num_bits"],
                                                   data["item_length"])
 
 
-def batch(data, rng, size, count):
-    """`(inputs, targets, mask)` arrays of `count` episodes of one size."""
-    episodes = [episode(data, rng, size) for _ in range(count)]
+def batch(data, rng, size, count, repeats=None):
+    """`(inputs, targets, mask)` arrays of `count` episodes of one size (and repeat count)."""
+    episodes = [episode(data, rng, size, repeats) for _ in range(count)]
     return tuple(np.stack([e[key] for e in episodes]) for key in ("inputs", "targets", "mask"))
 
 
-def eval_set(data, size):
-    """The fixed evaluation episodes of one size."""
-    rng = np.random.default_rng([data["eval_seed"], size])
-    return batch(data, rng, size, data["num_eval"])
+def eval_points(data):
+    """`(key, size, repeats)` of every evaluation point, the primary one first."""
+    if data["name"] != "repeat_copy":
+        return [(str(size), size, None) for size in data["eval_sizes"]]
+    first_size, (first_count, *more_counts) = data["eval_sizes"][0], data["eval_repeats"]
+    points = [(size, first_count) for size in data["eval_sizes"]]
+    points += [(first_size, count) for count in more_counts]
+    return [(f"{size}x{count}", size, count) for size, count in points]
+
+
+def eval_set(data, size, repeats=None):
+    """The fixed evaluation episodes of one size (and repeat count)."""
+    seed = [data["eval_seed"], size] + ([] if repeats is None else [repeats])
+    return batch(data, np.random.default_rng(seed), size, data["num_eval"], repeats)
 
 
 def measure(model, data):
-    """Bit errors and accuracies per evaluation size; see the module docstring."""
+    """Bit errors and accuracies per evaluation point; see the module docstring."""
     metrics = {}
-    for k, size in enumerate(data["eval_sizes"]):
-        inputs, targets, mask = eval_set(data, size)
+    for k, (key, size, repeats) in enumerate(eval_points(data)):
+        inputs, targets, mask = eval_set(data, size, repeats)
         logits = np.asarray(model.predict_on_batch(inputs))
         wrong = ((logits > 0.0) != (targets > 0.5)) & (mask[..., None] > 0)
         errors = wrong.reshape(len(inputs), -1).sum(axis=1)
         scored = float(mask.sum(axis=1).mean() * targets.shape[-1])
-        metrics[f"bit_errors_{size}"] = float(errors.mean())
-        metrics[f"bit_accuracy_{size}"] = 1.0 - float(errors.mean()) / scored
-        metrics[f"sequence_accuracy_{size}"] = float(np.mean(errors == 0))
+        metrics[f"bit_errors_{key}"] = float(errors.mean())
+        metrics[f"bit_accuracy_{key}"] = 1.0 - float(errors.mean()) / scored
+        metrics[f"sequence_accuracy_{key}"] = float(np.mean(errors == 0))
         if k == 0:
-            metrics["bit_accuracy"] = metrics[f"bit_accuracy_{size}"]
+            metrics["bit_accuracy"] = metrics[f"bit_accuracy_{key}"]
     return metrics
 
 
 def _build(specs, seed, data):
     from rnnzoo.tasks import SequencePredictor
 
-    features = data["num_bits"] + (1 if data["name"] == "copy" else 2)
+    features = data["num_bits"] + _EXTRA_INPUTS[data["name"]]
     model = SequencePredictor(
         build_layers(specs, seed, return_sequences_last=True),
-        output_dim=data["num_bits"],
+        output_dim=data["num_bits"] + _EXTRA_TARGETS[data["name"]],
         input_shape=(None, features),
         per_step=True,
         loss="binary_crossentropy",
@@ -131,7 +161,10 @@ def _fit(models, data, training, seed, verbose):
     running = [[] for _ in models]
     for step in range(1, training.steps + 1):
         size = int(rng.integers(data["min_size"], data["max_size"] + 1))
-        inputs, targets, mask = batch(data, rng, size, training.batch_size)
+        repeats = None
+        if data["name"] == "repeat_copy":
+            repeats = int(rng.integers(data["min_repeats"], data["max_repeats"] + 1))
+        inputs, targets, mask = batch(data, rng, size, training.batch_size, repeats)
         for k, model in enumerate(models):
             logs = model.train_on_batch(inputs, targets, sample_weight=mask, return_dict=True)
             running[k].append(float(logs["loss"]))
@@ -162,6 +195,22 @@ class MemoryTaskRecipe(TaskRecipe):
         if data.eval_sizes[0] != data.max_size:
             raise RecipeError(f"data.eval_sizes must start with the training maximum "
                               f"{data.max_size}, got {data.eval_sizes}.")
+        repeat_fields = ("max_repeats", "eval_repeats")
+        if data.name != "repeat_copy":
+            given = [name for name in repeat_fields if getattr(data, name) is not None]
+            if given:
+                raise RecipeError(f"data.{given[0]} applies to repeat_copy only, "
+                                  f"not to {data.name}.")
+            return
+        missing = [name for name in repeat_fields if getattr(data, name) is None]
+        if missing:
+            raise RecipeError(f"repeat_copy needs data.{missing[0]}.")
+        if data.max_repeats < data.min_repeats:
+            raise RecipeError(f"data.max_repeats ({data.max_repeats}) is below "
+                              f"data.min_repeats ({data.min_repeats}).")
+        if data.eval_repeats[0] != data.max_repeats:
+            raise RecipeError(f"data.eval_repeats must start with the training maximum "
+                              f"{data.max_repeats}, got {data.eval_repeats}.")
 
     def train(self, recipe, verbose):
         data = recipe.data.model_dump()
@@ -189,7 +238,7 @@ class MemoryTaskRecipe(TaskRecipe):
         from rnnzoo.data import describe
 
         dataset = dict(data, source="generator", split="eval",
-                       num_examples=data["num_eval"] * len(data["eval_sizes"]),
+                       num_examples=data["num_eval"] * len(eval_points(data)),
                        citation=describe(data["name"]).citation)
         training = recipe.training
         return Trained(
@@ -220,5 +269,6 @@ class MemoryTaskRecipe(TaskRecipe):
         """Training-size episodes (`inputs`, `targets`) drawn with the recipe's seed."""
         data = metadata["dataset"]
         rng = np.random.default_rng(int(metadata["training"].get("seed", 1)))
-        inputs, targets, _ = batch(data, rng, data["max_size"], num_examples)
+        inputs, targets, _ = batch(data, rng, data["max_size"], num_examples,
+                                   data.get("max_repeats"))
         return inputs, targets

@@ -76,15 +76,30 @@ class PredictorModel(Strict):
     linear_baseline_delays: Optional[StrictInt] = Field(default=None, ge=0)
 
 
+class PredictorStage(Strict):
+    """A curriculum stage: `epochs` on another config (and/or parameters) of the dataset."""
+
+    config: Optional[StrictStr] = None
+    params: Dict[StrictStr, Any] = {}
+    epochs: StrictInt = Field(gt=0)
+
+
 class PredictorTraining(TrainingSpec):
     """The common training section plus an optional cosine decay of the learning rate.
 
     `schedule: cosine` decays the rate from `learning_rate` to zero over all
     training steps: a large rate early helps leave the adding problem's
     plateau, a small one late brings the precision its 0.04 criterion needs.
+
+    `curriculum`: stages `{config, params, epochs}` trained in order before
+    the main `epochs`, each on the training split of the same dataset under
+    that config (default: the recipe's) with `params` laid over the recipe's
+    (e.g. the adding problem at T = 100, 200 and 400 before T = 1000). One
+    optimizer, and one cosine schedule, spans every stage and the main epochs.
     """
 
     schedule: Literal["constant", "cosine"] = "constant"
+    curriculum: Optional[List[PredictorStage]] = Field(default=None, min_length=1)
 
 
 def _optimizer(training, steps):
@@ -132,6 +147,27 @@ def train_windows(inputs, targets, lengths, window):
         raise RecipeError(f"data.train_window {window} is longer than every training sequence.")
     pieces = np.stack(pieces_x), np.stack(pieces_y)
     return pieces[0], pieces[1], np.full(len(pieces[0]), window, np.int32)
+
+
+def _stage_dataset(dataset, stage):
+    """The recipe's dataset mapping under a curriculum stage's config and parameters."""
+    params = dict(dataset.get("params", {}), **stage.params)
+    return dict(dataset, config=stage.config or dataset.get("config"), params=params)
+
+
+def curriculum_splits(dataset, stages, split, x, y):
+    """`(stage, (inputs, targets, lengths))` of each curriculum stage, checked against `x`, `y`."""
+    loaded = []
+    for stage in stages:
+        stage_x, stage_y, lengths = training_split(_stage_dataset(dataset, stage), split)
+        if (stage_x.shape[-1], stage_y.ndim, stage_y.shape[-1]) != (
+                x.shape[-1], y.ndim, y.shape[-1]):
+            raise RecipeError(
+                f"training.curriculum stage {stage.model_dump()} gives inputs of "
+                f"{stage_x.shape[-1]} features and targets of shape {stage_y.shape[1:]}; "
+                f"the main data has {x.shape[-1]} and {y.shape[1:]}.")
+        loaded.append((stage, (stage_x, stage_y, lengths)))
+    return loaded
 
 
 def training_split(dataset, split):
@@ -280,9 +316,20 @@ class PredictorRecipe(TaskRecipe):
             mask_value=spec.mask_value,
         )
         training = recipe.training
-        steps = training.epochs * -(-len(x) // training.batch_size)
+        started = time.perf_counter()
+        stages = curriculum_splits(dataset, training.curriculum or [], data.train_split, x, y)
+        seconds_data += time.perf_counter() - started
+        epochs_and_sizes = [(training.epochs, len(x))] + [
+            (stage.epochs, len(arrays[0])) for stage, arrays in stages]
+        steps = sum(epochs * -(-size // training.batch_size) for epochs, size in epochs_and_sizes)
         model.compile(optimizer=_optimizer(training, steps))
         started = time.perf_counter()
+        for stage, (stage_x, stage_y, _) in stages:
+            if verbose:
+                print(f"curriculum stage {stage.model_dump()}: {len(stage_x)} sequences "
+                      f"of up to {stage_x.shape[1]} steps", flush=True)
+            model.fit(stage_x, stage_y, epochs=stage.epochs, batch_size=training.batch_size,
+                      callbacks=callbacks(training), verbose=verbose)
         history = model.fit(x, y, epochs=recipe.training.epochs,
                             batch_size=recipe.training.batch_size,
                             callbacks=callbacks(recipe.training), verbose=verbose)
@@ -315,6 +362,8 @@ class PredictorRecipe(TaskRecipe):
                 "seconds_data": round(seconds_data, 1),
                 "seconds_evaluate": round(seconds_eval, 1),
                 "final_loss": float(history.history["loss"][-1]),
+                **({"curriculum": [stage.model_dump() for stage, _ in stages]}
+                   if stages else {}),
             },
             extra={"input_shape": [None, int(x.shape[-1])],
                    "primary_metric": PRIMARY[data.criterion], **extra},
