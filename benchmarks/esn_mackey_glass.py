@@ -62,16 +62,12 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 
 def _blas_threads(argv):
-    """The `--blas-threads` setting, read before NumPy loads its BLAS (it reads it once)."""
-    value = None
-    for k, arg in enumerate(argv):
-        if arg == "--blas-threads" and k + 1 < len(argv):
-            value = argv[k + 1]
-        elif arg.startswith("--blas-threads="):
-            value = arg.split("=", 1)[1]
-    wall = "wall" in argv or "--clock=wall" in argv
-    if value is None:
-        value = "default" if wall else "1"
+    """The `--blas-threads` setting, applied before NumPy loads its BLAS (it reads it once)."""
+    early = argparse.ArgumentParser(add_help=False)
+    early.add_argument("--blas-threads", default=None)
+    early.add_argument("--clock", default="cpu")
+    known, _ = early.parse_known_args(argv)
+    value = known.blas_threads or ("default" if known.clock == "wall" else "1")
     if value != "default":
         for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
             os.environ[name] = value
