@@ -324,6 +324,11 @@ class PeepholeLSTM(ZooRNN):
     cell_class = PeepholeLSTMCell
 
 
+def _center_columns(values):
+    """`values` minus its mean over the last axis."""
+    return values - ops.mean(values, axis=-1, keepdims=True)
+
+
 @serializable
 class LayerNormLSTMCell(_GatedCell):
     """One step of a layer-normalised LSTM.
@@ -376,18 +381,32 @@ class LayerNormLSTMCell(_GatedCell):
         ):
             setattr(self, name, self.add_weight(shape=(size,), name=name, initializer=initializer))
 
+    def loop_constants(self):
+        # The mean of x W over its columns is x (W 1 / n) for n = 4 units, so
+        # x W - mean = x (W - row means of W): kernels centred once per layer
+        # call make the products come out centred, and a step skips two means
+        # and two subtractions (the same numbers up to rounding).
+        return {
+            "kernel": _center_columns(self.kernel),
+            "recurrent_kernel": _center_columns(self.recurrent_kernel),
+        }
+
+    def scale(self, centered, gamma):
+        """Divides already centred `centered` by its standard deviation, times `gamma`."""
+        variance = ops.mean(ops.square(centered), axis=-1, keepdims=True)
+        return centered * ops.rsqrt(variance + self.epsilon) * gamma
+
     def normalize(self, values, gamma, beta=None):
         """Layer normalisation of `values` over its last axis, then gain and shift."""
-        mean = ops.mean(values, axis=-1, keepdims=True)
-        centered = values - mean
-        variance = ops.mean(ops.square(centered), axis=-1, keepdims=True)
-        normalized = centered * ops.rsqrt(variance + self.epsilon) * gamma
+        normalized = self.scale(_center_columns(values), gamma)
         return normalized if beta is None else normalized + beta
 
     def call(self, inputs, states, training=False):
         h_prev, c_prev = states
-        z = self.normalize(ops.matmul(inputs, self.kernel), self.input_gamma)
-        z = z + self.normalize(ops.matmul(h_prev, self.recurrent_kernel), self.recurrent_gamma)
+        constants = self.step_constants()
+        z = self.scale(ops.matmul(inputs, constants["kernel"]), self.input_gamma)
+        z = z + self.scale(ops.matmul(h_prev, constants["recurrent_kernel"]),
+                           self.recurrent_gamma)
         if self.use_bias:
             z = z + self.bias
         z_i, z_f, z_c, z_o = ops.split(z, 4, axis=-1)

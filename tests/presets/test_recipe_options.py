@@ -215,8 +215,10 @@ def test_predictor_curriculum_trains_each_stage_on_its_own_data(tmp_path, monkey
     assert [length for length, _ in seen] == sorted(length for length, _ in seen)
     assert seen[0][0] <= 4 and 8 <= seen[1][0] < 12 <= seen[2][0]
     assert metadata["training"]["curriculum"] == [
-        {"config": "t100", "params": {"length": 4}, "epochs": 1},
-        {"config": None, "params": {"length": 8}, "epochs": 2}]
+        {"config": "t100", "params": {"length": 4}, "epochs": 1, "batch_size": None,
+         "learning_rate": None},
+        {"config": None, "params": {"length": 8}, "epochs": 2, "batch_size": None,
+         "learning_rate": None}]
     assert metadata["dataset"]["params"]["length"] == 12  # evaluation: the main data
 
 
@@ -234,3 +236,52 @@ def test_predictor_curriculum_stage_must_give_the_main_features():
         curriculum_splits(dataset, [stage], "train", np.zeros((2, 6, 3), "float32"), y)
     with pytest.raises(RecipeError, match="targets of shape"):
         curriculum_splits(dataset, [stage], "train", x, np.zeros((2, 2), "float32"))
+
+
+def test_staged_rate_holds_stage_rates_and_runs_the_cosine_over_the_rest():
+    from rnnzoo.presets.recipes.predictor import staged_rate
+
+    segments = [(3, 0.5), (4, None), (2, 0.1), (4, None)]
+    schedule = staged_rate(segments, 1.0, "cosine")
+    got = [float(schedule(step)) for step in range(15)]
+    cosine = [0.5 * (1 + np.cos(np.pi * min(clock / 8, 1.0))) for clock in range(10)]
+    want = [0.5] * 3 + cosine[0:4] + [0.1] * 2 + cosine[4:8] + cosine[8:10]
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
+    constant = staged_rate([(2, 0.3), (3, None)], 0.02, "constant")
+    np.testing.assert_allclose([float(constant(step)) for step in range(5)],
+                               [0.3, 0.3, 0.02, 0.02, 0.02], rtol=1e-6)
+
+
+def test_predictor_curriculum_stage_batch_size_and_rate(tmp_path, monkeypatch):
+    import keras
+
+    seen = []
+    fit = keras.Model.fit
+
+    def recording_fit(self, x, y, epochs=1, batch_size=None, **kwargs):
+        rate = self.optimizer.learning_rate  # the schedule's value at the current step
+        seen.append((batch_size, float(rate)))
+        return fit(self, x, y, epochs=epochs, batch_size=batch_size, **kwargs)
+
+    monkeypatch.setattr(keras.Model, "fit", recording_fit)
+    recipe = ADDING_CURRICULUM.replace(
+        "{config: t100, params: {length: 4}, epochs: 1}",
+        "{config: t100, params: {length: 4}, epochs: 1, batch_size: 2, learning_rate: 0.05}")
+    recipe = recipe.replace("  schedule: cosine\n", "  schedule: cosine\n  learning_rate: 0.01\n")
+    metadata = run_recipe(write(tmp_path, recipe), tmp_path / "out", verbose=0)
+    # 8 sequences: 4 steps at batch 2 and rate 0.05, then the cosine from 0.01
+    # over the 4 steps of the second stage (2 epochs) and the 2 of the main epoch.
+    assert [batch for batch, _ in seen] == [2, 4, 4]
+    assert seen[0][1] == pytest.approx(0.05)
+    assert seen[1][1] == pytest.approx(0.01)
+    assert seen[2][1] == pytest.approx(0.5 * 0.01 * (1 + np.cos(np.pi * 4 / 6)), rel=1e-4)
+    assert metadata["training"]["curriculum"][0] == {
+        "config": "t100", "params": {"length": 4}, "epochs": 1, "batch_size": 2,
+        "learning_rate": 0.05}
+
+
+def test_predictor_schedule_refuses_reduce_lr_on_plateau(tmp_path):
+    recipe = ADDING_CURRICULUM.replace("  schedule: cosine\n",
+                                       "  schedule: cosine\n  reduce_lr_patience: 2\n")
+    with pytest.raises(RecipeError, match="reduce_lr_patience needs a constant"):
+        run_recipe(write(tmp_path, recipe), tmp_path / "out", verbose=0)

@@ -77,11 +77,18 @@ class PredictorModel(Strict):
 
 
 class PredictorStage(Strict):
-    """A curriculum stage: `epochs` on another config (and/or parameters) of the dataset."""
+    """A curriculum stage: `epochs` on another config (and/or parameters) of the dataset.
+
+    `batch_size` (default: the training section's) and `learning_rate` (a
+    constant rate for this stage; default: the training section's rate and
+    schedule) may differ from the main epochs'.
+    """
 
     config: Optional[StrictStr] = None
     params: Dict[StrictStr, Any] = {}
     epochs: StrictInt = Field(gt=0)
+    batch_size: Optional[StrictInt] = Field(default=None, gt=0)
+    learning_rate: Optional[Number] = Field(default=None, gt=0)
 
 
 class PredictorTraining(TrainingSpec):
@@ -95,19 +102,67 @@ class PredictorTraining(TrainingSpec):
     the main `epochs`, each on the training split of the same dataset under
     that config (default: the recipe's) with `params` laid over the recipe's
     (e.g. the adding problem at T = 100, 200 and 400 before T = 1000). One
-    optimizer, and one cosine schedule, spans every stage and the main epochs.
+    optimizer (its moments carry over) spans every stage and the main
+    epochs. A stage may set its own `batch_size` and a constant
+    `learning_rate`; the `schedule` runs over the steps of the stages that do
+    not (and of the main epochs) as if they were one run, so the cosine is
+    continuous across them.
     """
 
     schedule: Literal["constant", "cosine"] = "constant"
     curriculum: Optional[List[PredictorStage]] = Field(default=None, min_length=1)
 
 
-def _optimizer(training, steps):
+def staged_rate(segments, learning_rate, schedule):
+    """A Keras learning-rate schedule over optimizer steps run in `segments`.
+
+    `segments`: `(steps, rate)` pairs in training order. A segment with a
+    `rate` holds it; those with `rate=None` follow `schedule` ("constant" or
+    "cosine" from `learning_rate` to zero) over their steps taken together.
+    """
+    import keras
+    from keras import ops
+
+    scheduled_steps = sum(steps for steps, rate in segments if rate is None)
+
+    class StagedRate(keras.optimizers.schedules.LearningRateSchedule):
+        def __call__(self, step):
+            step = ops.cast(step, "float32")
+            clock = ops.zeros((), "float32")  # scheduled steps taken so far
+            fixed = ops.zeros((), "float32")
+            in_fixed = ops.zeros((), "float32")
+            start = 0
+            for steps, rate in segments:
+                if rate is None:
+                    clock = clock + ops.clip(step - start, 0.0, float(steps))
+                else:
+                    inside = ops.cast((step >= start) & (step < start + steps), "float32")
+                    fixed = fixed + inside * rate
+                    in_fixed = in_fixed + inside
+                start += steps
+            if schedule == "cosine":
+                progress = ops.minimum(clock / float(max(scheduled_steps, 1)), 1.0)
+                scheduled = 0.5 * learning_rate * (1.0 + ops.cos(np.pi * progress))
+            else:
+                scheduled = ops.full((), learning_rate, "float32")
+            return fixed + (1.0 - in_fixed) * scheduled
+
+        def get_config(self):
+            return {}
+
+    return StagedRate()
+
+
+def _optimizer(training, segments):
+    """Adam with the training section's clipping and the rates of `segments`.
+
+    (See `staged_rate`; a cosine over plain segments is Keras' `CosineDecay`.)
+    """
     import keras
 
-    if training.schedule == "constant":
+    if training.schedule == "constant" and all(rate is None for _, rate in segments):
         return optimizer(training)
-    rate = keras.optimizers.schedules.CosineDecay(training.learning_rate, decay_steps=steps)
+    rate = staged_rate(segments, float(training.learning_rate), training.schedule)
     return keras.optimizers.Adam(rate, clipnorm=training.clipnorm)
 
 
@@ -292,6 +347,12 @@ class PredictorRecipe(TaskRecipe):
             raise RecipeError("model.linear_baseline_delays needs data.criterion: nrmse.")
         if recipe.data.train_window is not None and not recipe.model.per_step:
             raise RecipeError("data.train_window needs per-step targets (model.per_step: true).")
+        training = recipe.training
+        scheduled = training.schedule != "constant" or any(
+            stage.learning_rate is not None for stage in training.curriculum or [])
+        if scheduled and training.reduce_lr_patience:
+            raise RecipeError("training.reduce_lr_patience needs a constant learning rate; "
+                              "drop it or the schedule (and the stages' learning_rate).")
 
     def train(self, recipe, verbose):
         from rnnzoo.tasks import SequencePredictor
@@ -319,16 +380,19 @@ class PredictorRecipe(TaskRecipe):
         started = time.perf_counter()
         stages = curriculum_splits(dataset, training.curriculum or [], data.train_split, x, y)
         seconds_data += time.perf_counter() - started
-        epochs_and_sizes = [(training.epochs, len(x))] + [
-            (stage.epochs, len(arrays[0])) for stage, arrays in stages]
-        steps = sum(epochs * -(-size // training.batch_size) for epochs, size in epochs_and_sizes)
-        model.compile(optimizer=_optimizer(training, steps))
+        segments = [
+            (stage.epochs * -(-len(arrays[0]) // (stage.batch_size or training.batch_size)),
+             stage.learning_rate)
+            for stage, arrays in stages]
+        segments.append((training.epochs * -(-len(x) // training.batch_size), None))
+        model.compile(optimizer=_optimizer(training, segments))
         started = time.perf_counter()
         for stage, (stage_x, stage_y, _) in stages:
             if verbose:
                 print(f"curriculum stage {stage.model_dump()}: {len(stage_x)} sequences "
                       f"of up to {stage_x.shape[1]} steps", flush=True)
-            model.fit(stage_x, stage_y, epochs=stage.epochs, batch_size=training.batch_size,
+            model.fit(stage_x, stage_y, epochs=stage.epochs,
+                      batch_size=stage.batch_size or training.batch_size,
                       callbacks=callbacks(training), verbose=verbose)
         history = model.fit(x, y, epochs=recipe.training.epochs,
                             batch_size=recipe.training.batch_size,
