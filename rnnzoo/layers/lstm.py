@@ -324,11 +324,6 @@ class PeepholeLSTM(ZooRNN):
     cell_class = PeepholeLSTMCell
 
 
-def _center_columns(values):
-    """`values` minus its mean over the last axis."""
-    return values - ops.mean(values, axis=-1, keepdims=True)
-
-
 @serializable
 class LayerNormLSTMCell(_GatedCell):
     """One step of a layer-normalised LSTM.
@@ -387,9 +382,13 @@ class LayerNormLSTMCell(_GatedCell):
         # call make the products come out centred, and a step skips two means
         # and two subtractions (the same numbers up to rounding).
         return {
-            "kernel": _center_columns(self.kernel),
-            "recurrent_kernel": _center_columns(self.recurrent_kernel),
+            "kernel": self.center(self.kernel),
+            "recurrent_kernel": self.center(self.recurrent_kernel),
         }
+
+    def center(self, values):
+        """`values` minus its mean over the last axis."""
+        return values - ops.mean(values, axis=-1, keepdims=True)
 
     def scale(self, centered, gamma):
         """Divides already centred `centered` by its standard deviation, times `gamma`."""
@@ -398,7 +397,7 @@ class LayerNormLSTMCell(_GatedCell):
 
     def normalize(self, values, gamma, beta=None):
         """Layer normalisation of `values` over its last axis, then gain and shift."""
-        normalized = self.scale(_center_columns(values), gamma)
+        normalized = self.scale(self.center(values), gamma)
         return normalized if beta is None else normalized + beta
 
     def call(self, inputs, states, training=False):
