@@ -58,7 +58,11 @@ class KerasRecurrentMixin:
         stream = 500 if kwargs.get("go_backwards", False) else 0
         for offset, (argument, default) in enumerate(_KERAS_INITIALIZERS, start=1):
             initializer = keras.initializers.get(kwargs.get(argument, default))
-            given[argument] = keras.initializers.serialize(initializer)
+            # Kept as objects, serialized in get_config: a config made here,
+            # inside a load's object-sharing scope, could later be tagged with
+            # a spurious `shared_object_id` when Python reuses the address of
+            # this temporary initializer.
+            given[argument] = initializer
             kwargs[argument] = _seeded(initializer, seed, stream + offset)
         super().__init__(units, seed=seed, **kwargs)
         self._given_initializers = given
@@ -86,7 +90,8 @@ class KerasRecurrentMixin:
 
     def get_config(self):
         config = super().get_config()
-        config.update(self._given_initializers)
+        for argument, initializer in self._given_initializers.items():
+            config[argument] = keras.initializers.serialize(initializer)
         return config
 
 

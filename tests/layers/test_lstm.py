@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from rnnzoo.layers import (
+    GRU,
     LSTM,
     LayerNormLSTM,
     LayerNormLSTMCell,
@@ -288,6 +289,17 @@ def test_zoo_lstm_seed_seeds_initializers_but_config_keeps_them():
     assert config["kernel_initializer"]["class_name"] == "HeNormal"
     assert config["kernel_initializer"]["config"]["seed"] is None
     assert LSTM.from_config(config).get_config() == config
+
+
+@pytest.mark.parametrize("cls", [LSTM, GRU])
+def test_zoo_recurrent_config_dicts_are_fresh_each_call(cls):
+    # Keras' saving tags serialized configs in place (`shared_object_id`); a
+    # config dict kept by the layer and handed out again would carry the tag
+    # into every later config (this broke a save/load round trip in CI).
+    layer = cls(UNITS, seed=1)
+    first = layer.get_config()
+    first["kernel_initializer"]["shared_object_id"] = 1
+    assert "shared_object_id" not in layer.get_config()["kernel_initializer"]
 
 
 # --- argument validation ------------------------------------------------------
