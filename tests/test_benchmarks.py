@@ -25,3 +25,22 @@ def test_throughput_quick_prints_a_row(repo_root, tmp_path):
     assert all(float(cells[i].split()[0]) > 0 for i in range(1, 10))
     assert not list(tmp_path.iterdir())  # writes nothing
 
+
+
+def test_stacked_loop_quick_prints_a_row(repo_root, tmp_path):
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", CUDA_VISIBLE_DEVICES="")
+    result = subprocess.run(
+        [sys.executable, str(repo_root / "benchmarks" / "stacked_loop.py"),
+         "--shape", "quick", "--rounds", "1", "--repeats", "1", "--layers", "indrnn"],
+        capture_output=True, text=True, timeout=300, env=env, cwd=tmp_path,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    (row,) = [line for line in result.stdout.splitlines() if line.startswith("| indrnn")]
+    cells = [cell.strip() for cell in row.strip("|").split("|")]
+    assert len(cells) == 5 and all(float(cells[i].split()[0]) > 0 for i in (2, 4))
+    assert not list(tmp_path.iterdir())  # writes nothing
+    bad = subprocess.run(
+        [sys.executable, str(repo_root / "benchmarks" / "stacked_loop.py"), "--layers", "hopfield"],
+        capture_output=True, text=True, timeout=300, env=env, cwd=tmp_path,
+    )
+    assert bad.returncode == 2 and "step-wise registry names" in bad.stderr

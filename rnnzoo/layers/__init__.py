@@ -36,6 +36,7 @@ from rnnzoo.layers.ntm import NTM, MemoryControllerCell, NTMCell
 from rnnzoo.layers.recursive import RNTN, Recursive
 from rnnzoo.layers.rmlp import RMLP, RMLPCell
 from rnnzoo.layers.second_order import SecondOrder, SecondOrderCell
+from rnnzoo.layers.stacked import StackedRNN
 
 
 LAYER_KINDS = ("any", "stepwise", "structured")
@@ -132,6 +133,7 @@ __all__ = [
     "Recursive",
     "SecondOrder",
     "SecondOrderCell",
+    "StackedRNN",
     "StochasticBAM",
     "ZooCell",
     "ZooRNN",

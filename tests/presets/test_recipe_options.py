@@ -285,3 +285,31 @@ def test_predictor_schedule_refuses_reduce_lr_on_plateau(tmp_path):
                                        "  schedule: cosine\n  reduce_lr_patience: 2\n")
     with pytest.raises(RecipeError, match="reduce_lr_patience needs a constant"):
         run_recipe(write(tmp_path, recipe), tmp_path / "out", verbose=0)
+
+
+def test_one_loop_trains_the_same_network_as_the_stacked_layers(tmp_path):
+    two_layers = ADDING_CURRICULUM.replace(
+        "    - {layer: indrnn, units: 3}\n",
+        "    - {layer: indrnn, units: 3}\n    - {layer: indrnn, units: 2}\n")
+    metrics, configs = {}, {}
+    for one_loop in (False, True):
+        recipe = two_layers.replace("  mask_value: 0.0\n",
+                                    f"  mask_value: 0.0\n  one_loop: {str(one_loop).lower()}\n")
+        out = tmp_path / f"one_loop_{one_loop}"
+        metrics[one_loop] = run_recipe(write(tmp_path, recipe), out, verbose=0)["metrics"]
+        configs[one_loop] = (out / "config.json").read_text()
+        assert evaluate_preset(out)["measured"] == pytest.approx(
+            metrics[one_loop]["accuracy"], abs=1e-6)
+    assert metrics[True] == pytest.approx(metrics[False], rel=1e-4, abs=1e-6)
+    assert "StackedRNN" in configs[True] and "StackedRNN" not in configs[False]
+
+
+def test_one_loop_builds_one_stacked_layer():
+    from rnnzoo.layers import StackedRNN
+
+    specs = [LayerSpec(layer="indrnn", units=3), LayerSpec(layer="elman", units=2)]
+    (stack,) = build_layers(specs, seed=1, one_loop=True)
+    assert isinstance(stack, StackedRNN) and not stack.return_sequences
+    assert [cell.units for cell in stack.cells] == [3, 2]
+    (single,) = build_layers(specs[:1], seed=1, one_loop=True)
+    assert not isinstance(single, StackedRNN)

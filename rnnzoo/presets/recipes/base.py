@@ -189,9 +189,15 @@ def check_layer_name(name):
         raise RecipeError(registry.unknown_name_message("layer", name, registry.LAYERS.names()))
 
 
-def build_layers(specs: List[LayerSpec], seed, return_sequences_last=False, **common):
-    """Layers from specs; all but the last return sequences (stacking done right)."""
-    from rnnzoo.layers import get_layer
+def build_layers(specs: List[LayerSpec], seed, return_sequences_last=False, one_loop=False,
+                 **common):
+    """Layers from specs; all but the last return sequences (stacking done right).
+
+    With `one_loop`, a stack of several layers comes back as one
+    `rnnzoo.layers.StackedRNN` running their cells in one time loop (the same
+    network and initial weights, less loop overhead).
+    """
+    from rnnzoo.layers import StackedRNN, get_layer
 
     layers = []
     for i, spec in enumerate(specs):
@@ -201,6 +207,11 @@ def build_layers(specs: List[LayerSpec], seed, return_sequences_last=False, **co
             layers.append(get_layer(spec.layer)(spec.units, seed=seed + i, **flags, **spec.args))
         except (TypeError, ValueError) as error:
             raise RecipeError(f"model: layer {i} ({spec.layer}): {error}") from None
+    if one_loop and len(layers) > 1:
+        try:
+            return [StackedRNN(layers, return_sequences=return_sequences_last, **common)]
+        except (TypeError, ValueError) as error:
+            raise RecipeError(f"model.one_loop: {error}") from None
     return layers
 
 

@@ -67,7 +67,12 @@ class PredictorData(Strict):
 
 
 class PredictorModel(Strict):
+    """The model section. `one_loop: true` runs a stacked backbone's cells in
+    one time loop (`rnnzoo.layers.StackedRNN`): the same network, trained
+    about twice as fast for small cells on CPU."""
+
     backbone: List[LayerSpec] = Field(min_length=1)
+    one_loop: StrictBool = False
     per_step: StrictBool = False
     loss: Literal["mse", "binary_crossentropy"] = "mse"
     output_activation: Optional[StrictStr] = None
@@ -367,7 +372,8 @@ class PredictorRecipe(TaskRecipe):
             raise RecipeError(f"model.per_step is {spec.per_step} but target "
                               f"{data.targets!r} has shape {y.shape[1:]} per example.")
         model = SequencePredictor(
-            build_layers(spec.backbone, recipe.seed, return_sequences_last=spec.per_step),
+            build_layers(spec.backbone, recipe.seed, return_sequences_last=spec.per_step,
+                         one_loop=spec.one_loop),
             output_dim=int(y.shape[-1]),
             input_shape=(None, int(x.shape[-1])),
             per_step=spec.per_step,
