@@ -30,6 +30,7 @@ CHECKS = (
     "stateful",
     "bidirectional",
     "stacking",
+    "one_loop",
     "keras_save",
     "gradients",
     "seed",
@@ -174,6 +175,18 @@ def test_stacking(name):
         [keras.Input((TIME, FEATURES)), make(name, return_sequences=True), make(name, seed=8)]
     )
     assert tuple(model(data()).shape) == (BATCH, model.layers[-1].cell.output_size)
+
+
+@sweep("one_loop")
+def test_one_loop_equals_the_stacked_layers(name):
+    # rnnzoo.layers.StackedRNN runs the cells in one time loop: same numbers.
+    x = data(4)
+    first, second = make(name, return_sequences=True), make(name, seed=8)
+    expected = second(first(x))
+    stack = rnnzoo.layers.StackedRNN([make(name), make(name, seed=8)])
+    stack(x)
+    stack.set_weights(first.get_weights() + second.get_weights())
+    np.testing.assert_allclose(stack(x), expected, rtol=1e-5, atol=1e-5)
 
 
 def tiny_model(name, time=None):
