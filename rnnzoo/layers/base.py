@@ -8,6 +8,8 @@ cell class. `ZooRNN` is a `keras.layers.RNN`, so `return_sequences`,
 stacking behave as they do for `keras.layers.SimpleRNN`.
 """
 
+import contextlib
+
 import keras
 from keras import ops
 
@@ -115,8 +117,9 @@ class ZooCell(keras.layers.Layer):
     Work that depends on the weights alone (a masked kernel, rates from
     learned time constants) can be taken out of the time loop: a cell that
     overrides `loop_constants()` reads them in `call` with
-    `self.step_constants()`. Run by `ZooRNN`, they are computed once per layer
-    call, before the loop (and their gradient is formed once, after it);
+    `self.step_constants()`. Run by `ZooRNN` (or `StackedRNN`), they are
+    computed once per layer call, before the loop (and their gradient is
+    formed once, after it);
     called on its own (or in a plain `keras.layers.RNN`, `StackedRNNCells`),
     the cell computes them at every step. The numbers are the same either way.
 
@@ -251,6 +254,24 @@ class ZooCell(keras.layers.Layer):
         return config
 
 
+@contextlib.contextmanager
+def holding_loop_constants(cells):
+    """Computes each zoo cell's loop constants once and holds them while the block runs.
+
+    Inside the block a cell's `step_constants()` returns the held tensors
+    (other cells are left alone); afterwards the cells compute their own again.
+    """
+    zoo_cells = [cell for cell in cells if isinstance(cell, ZooCell)]
+    for cell in zoo_cells:
+        constants = cell.loop_constants()
+        object.__setattr__(cell, "_hoisted", {} if constants is None else constants)
+    try:
+        yield
+    finally:
+        for cell in zoo_cells:
+            object.__setattr__(cell, "_hoisted", None)
+
+
 _RNN_ARGUMENTS = (
     "return_sequences",
     "return_state",
@@ -338,15 +359,8 @@ class ZooRNN(keras.layers.RNN):
         # (see `ZooCell.step_constants`). (Hoisting the input projection `x W`
         # for all steps as well was measured slower on CPU: the wide projected
         # sequence costs more to slice and to differentiate than it saves.)
-        cell = self.cell
-        if not isinstance(cell, ZooCell):
+        with holding_loop_constants([self.cell]):
             return super().inner_loop(sequences, initial_state, mask, training=training)
-        constants = cell.loop_constants()
-        object.__setattr__(cell, "_hoisted", {} if constants is None else constants)
-        try:
-            return super().inner_loop(sequences, initial_state, mask, training=training)
-        finally:
-            object.__setattr__(cell, "_hoisted", None)
 
     def get_config(self):
         config = super().get_config()

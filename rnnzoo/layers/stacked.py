@@ -2,7 +2,7 @@
 
 import keras
 
-from rnnzoo.layers.base import ZooCell, ZooRNN, serializable
+from rnnzoo.layers.base import ZooCell, ZooRNN, holding_loop_constants, serializable
 
 _OWNER = "StackedRNN"
 
@@ -116,20 +116,14 @@ class StackedRNN(keras.layers.RNN):
 
     def call(self, sequences, initial_state=None, mask=None, training=False):
         sequences = self._checked_sequences(sequences)
-        # Every zoo cell's loop constants are computed once per call (Keras
-        # also runs the cells once before the loop, for dropout masks, when
-        # they are stacked; that step uses them too).
-        zoo_cells = [cell for cell in self.cell.cells if isinstance(cell, ZooCell)]
-        for cell in zoo_cells:
-            constants = cell.loop_constants()
-            object.__setattr__(cell, "_hoisted", {} if constants is None else constants)
-        try:
+        # Every zoo cell's loop constants are computed once per call, around
+        # `call` rather than `inner_loop`: for a stack, Keras also runs the
+        # cells once before the loop (for dropout masks), and that pass uses
+        # them too.
+        with holding_loop_constants(self.cell.cells):
             return super().call(
                 sequences, initial_state=initial_state, mask=mask, training=training
             )
-        finally:
-            for cell in zoo_cells:
-                object.__setattr__(cell, "_hoisted", None)
 
     def get_config(self):
         config = super().get_config()

@@ -69,7 +69,7 @@ class PredictorData(Strict):
 class PredictorModel(Strict):
     """The model section. `one_loop: true` runs a stacked backbone's cells in
     one time loop (`rnnzoo.layers.StackedRNN`): the same network, trained
-    about twice as fast for small cells on CPU."""
+    up to about 1.7x as fast for small cells on CPU."""
 
     backbone: List[LayerSpec] = Field(min_length=1)
     one_loop: StrictBool = False
