@@ -58,6 +58,14 @@ Usage:
     python benchmarks/throughput.py --rounds 9 --layers elman,lstm,gru
     python benchmarks/throughput.py --quick --rounds 1 --layers elman   # smoke test
     python benchmarks/throughput.py --count-nodes --layers gru,hierarchical  # loop sizes
+    python benchmarks/throughput.py --layers layer_norm_lstm --against 5a6c036  # before/after
+
+Before and after. `--against REV` adds a row `name@REV` for every named
+layer: the same layer as its module was at git revision REV (read with `git
+show` and run against today's `rnnzoo.layers.base`), timed in the same
+interleaved rounds. Processes started one after the other differ by more
+than most changes do (the machine is shared), so an old and a new cell are
+only compared within one process.
 """
 
 import argparse
@@ -66,7 +74,9 @@ import os
 import platform
 import random
 import statistics
+import subprocess
 import time
+from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
@@ -102,11 +112,62 @@ def step_wise_layers():
     return names
 
 
+# Layers as they were at an earlier revision (`--against`), by row name `name@REV`.
+EARLIER = {}
+
+
+def load_earlier(names, revision):
+    """Loads each named layer's module as of git `revision` into `EARLIER`.
+
+    The old module runs against today's `rnnzoo.layers.base`, with its
+    registration decorators replaced, so nothing is registered (with the zoo
+    or with Keras) and today's classes stay untouched. Returns the row names.
+    """
+    import rnnzoo.layers.base as base
+
+    root = Path(__file__).resolve().parent.parent
+    loaded = {}  # module name -> {zoo name: class}
+    rows = []
+    for name in names:
+        module = rnnzoo.get_layer(name).__module__
+        if module not in loaded:
+            path = module.replace(".", "/") + ".py"
+            shown = subprocess.run(["git", "show", f"{revision}:{path}"], cwd=root,
+                                   capture_output=True, text=True)
+            if shown.returncode:
+                raise SystemExit(f"--against {revision}: cannot read {path} there "
+                                 f"({shown.stderr.strip()})")
+            found = {}
+
+            def zoo_layer(zoo_name, aliases=(), found=found):
+                def keep(cls):
+                    found[zoo_name] = cls
+                    cls.zoo_name = zoo_name
+                    return cls
+                return keep
+
+            saved = base.zoo_layer, base.serializable
+            base.zoo_layer, base.serializable = zoo_layer, lambda cls: cls
+            try:
+                exec(compile(shown.stdout, f"{revision}:{path}", "exec"),
+                     {"__name__": f"{module}@{revision}"})
+            finally:
+                base.zoo_layer, base.serializable = saved
+            loaded[module] = found
+        if name not in loaded[module]:
+            raise SystemExit(f"--against {revision}: no layer {name!r} in {module} there")
+        EARLIER[f"{name}@{revision}"] = loaded[module][name]
+        rows.append(f"{name}@{revision}")
+    return rows
+
+
 def make_layer(name, units):
     if name in BUILTINS:
         return BUILTINS[name](units)
-    extra = {k: units if v == "H" else v for k, v in EXTRA_ARGS.get(name, {}).items()}
-    return rnnzoo.get_layer(name)(units, **extra)
+    zoo_name = name.split("@")[0]
+    extra = {k: units if v == "H" else v for k, v in EXTRA_ARGS.get(zoo_name, {}).items()}
+    cls = EARLIER[name] if name in EARLIER else rnnzoo.get_layer(name)
+    return cls(units, **extra)
 
 
 def macs_per_step(layer, batch):
@@ -321,6 +382,10 @@ def main(argv=None):
         "--count-nodes", action="store_true",
         help="only print the graph nodes in each layer's loop body (forward, backward)",
     )
+    parser.add_argument(
+        "--against", metavar="REV", default=None,
+        help="also time each named layer as it was at git revision REV (rows name@REV)",
+    )
     parser.add_argument("--quick", action="store_true", help="tiny shapes, for a smoke test")
     args = parser.parse_args(argv)
     global _clock
@@ -333,6 +398,11 @@ def main(argv=None):
     unknown = [n for n in names if n not in available]
     if unknown:
         parser.error(f"not step-wise registered layers: {unknown}; choose from {available}")
+    if args.against:
+        if not args.layers:
+            parser.error("--against needs --layers (the layers to compare)")
+        names = [row for name in names
+                 for row in (name, *load_earlier([name], args.against))]
     shape = QUICK if args.quick else FULL
     if args.threads:
         tf.config.threading.set_intra_op_parallelism_threads(args.threads)

@@ -44,3 +44,31 @@ def test_stacked_loop_quick_prints_a_row(repo_root, tmp_path):
         capture_output=True, text=True, timeout=300, env=env, cwd=tmp_path,
     )
     assert bad.returncode == 2 and "step-wise registry names" in bad.stderr
+
+
+def test_throughput_against_a_revision_adds_rows_and_registers_nothing(repo_root):
+    # `--against REV` loads a layer's module as it was at REV (here HEAD) next
+    # to today's; nothing may be registered with the zoo or with Keras.
+    import keras
+    import numpy as np
+
+    import rnnzoo
+
+    sys.path.insert(0, str(repo_root / "benchmarks"))
+    try:
+        import throughput
+    finally:
+        sys.path.remove(str(repo_root / "benchmarks"))
+    today = rnnzoo.get_layer("elman")  # imports the layer module (rnnzoo loads it lazily)
+    assert keras.saving.get_registered_object("rnnzoo>Elman") is today
+    rows = throughput.load_earlier(["elman"], "HEAD")
+    assert rows == ["elman@HEAD"]
+    earlier = throughput.EARLIER["elman@HEAD"]
+    assert earlier is not today and earlier.__name__ == "Elman"
+    assert rnnzoo.get_layer("elman") is today
+    assert keras.saving.get_registered_object("rnnzoo>Elman") is today
+    assert "elman@HEAD" not in rnnzoo.list_layers()
+    x = np.zeros((2, 3, 4), "float32")
+    assert throughput.make_layer("elman@HEAD", 5)(x).shape == (2, 5)
+    with __import__("pytest").raises(SystemExit, match="cannot read"):
+        throughput.load_earlier(["elman"], "no-such-revision")

@@ -227,6 +227,15 @@ class ZooCell(keras.layers.Layer):
         """Tensors a step needs that depend on the weights only (default: none)."""
         return {}
 
+    def read_weights(self, *names):
+        """The named weights (attributes; None ones left out) as tensors.
+
+        For `loop_constants`: a weight read there is read once per layer
+        call, where a read inside the time loop is a node at every step.
+        """
+        return {name: ops.copy(getattr(self, name)) for name in names
+                if getattr(self, name) is not None}
+
     def step_constants(self):
         """The loop constants: those of the running `ZooRNN` loop, else fresh ones."""
         if self._hoisted is not None:

@@ -94,15 +94,19 @@ class ClockworkRNNCell(ZooCell):
 
     def loop_constants(self):
         # Masked once per layer call (the mask also keeps the gradient of the
-        # masked entries at zero).
-        return {"recurrent": self.recurrent_kernel * self.recurrent_mask}
+        # masked entries at zero); the other weights are read once per call
+        # too, which spares a variable read per step.
+        return {
+            "recurrent": self.recurrent_kernel * self.recurrent_mask,
+            **self.read_weights("kernel", "bias"),
+        }
 
     def call(self, inputs, states, training=False):
         hidden, step = states
         constants = self.step_constants()
-        pre = ops.matmul(inputs, self.kernel) + ops.matmul(hidden, constants["recurrent"])
+        pre = ops.matmul(inputs, constants["kernel"]) + ops.matmul(hidden, constants["recurrent"])
         if self.use_bias:
-            pre = pre + self.bias
+            pre = ops.add(pre, constants["bias"])
         # One table lookup per example instead of `t mod T_i == 0` per unit.
         tick = ops.cast(ops.mod(ops.reshape(step, (-1,)), float(self.cycle)), "int32")
         active = ops.take(self.clock_table, tick, axis=0)  # (batch, units)

@@ -165,7 +165,7 @@ class CTRNNCell(ZooCell):
         # The input's drive, held over the step (scaled as in `loop_constants`).
         drive = ops.matmul(inputs, constants["kernel"])
         if self.use_bias:
-            drive = drive + constants["bias"]
+            drive = ops.add(drive, constants["bias"])
         recurrent = constants["recurrent"]
         if self.method == "euler":
             keep = constants["keep"]
@@ -376,7 +376,7 @@ class MTRNNCell(ZooCell):
         constants = self.step_constants()
         drive = ops.matmul(inputs, constants["kernel"])
         if self.use_bias:
-            drive = drive + constants["bias"]
+            drive = ops.add(drive, constants["bias"])
         potential = (
             (1.0 - self.rate) * potential
             + ops.matmul(self.activation(potential), constants["recurrent"])

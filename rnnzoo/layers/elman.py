@@ -61,13 +61,13 @@ class ElmanCell(ZooCell):
         context = states[0]
         pre = ops.matmul(inputs, self.kernel) + ops.matmul(context, self.recurrent_kernel)
         if self.use_bias:
-            pre = pre + self.bias
+            pre = ops.add(pre, self.bias)
         hidden = self.activation(pre)
         output = hidden
         if self.output_units:
             output = ops.matmul(hidden, self.output_kernel)
             if self.use_bias:
-                output = output + self.output_bias
+                output = ops.add(output, self.output_bias)
             output = self.output_activation(output)
         return output, [hidden]
 

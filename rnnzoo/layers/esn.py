@@ -187,7 +187,7 @@ class ESNCell(ZooCell):
         previous = states[0]
         pre = ops.matmul(inputs, self.kernel) + ops.matmul(previous, self.recurrent_kernel)
         if self.use_bias:
-            pre = pre + self.bias
+            pre = ops.add(pre, self.bias)
         update = self.activation(pre)
         if self.leak_rate == 1.0:
             state = update

@@ -96,7 +96,7 @@ class FIRCell(ZooCell):
         kernel = ops.reshape(self.kernel, ((self.delays + 1) * self.input_dim, self.units))
         output = ops.matmul(window, kernel)
         if self.use_bias:
-            output = output + self.bias
+            output = ops.add(output, self.bias)
         return self.activation(output), [window[:, self.input_dim :]]
 
     def get_config(self):

@@ -51,7 +51,7 @@ class FullyRecurrentCell(ZooCell):
     def call(self, inputs, states, training=False):
         pre = ops.matmul(inputs, self.kernel) + ops.matmul(states[0], self.recurrent_kernel)
         if self.use_bias:
-            pre = pre + self.bias
+            pre = ops.add(pre, self.bias)
         units = self.activation(pre)
         output = units if self.output_units is None else units[:, : self.output_units]
         return output, [units]

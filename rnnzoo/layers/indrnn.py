@@ -75,10 +75,14 @@ class IndRNNCell(ZooCell):
         self.recurrent_kernel = self.add_role_weight("recurrent_kernel", (self.units,), "recurrent")
         self.bias = self.add_role_weight("bias", (self.units,), "bias") if self.use_bias else None
 
+    def loop_constants(self):
+        return self.read_weights("kernel", "recurrent_kernel", "bias")
+
     def call(self, inputs, states, training=False):
-        pre = ops.matmul(inputs, self.kernel) + self.recurrent_kernel * states[0]
+        weights = self.step_constants()
+        pre = ops.matmul(inputs, weights["kernel"]) + weights["recurrent_kernel"] * states[0]
         if self.use_bias:
-            pre = pre + self.bias
+            pre = ops.add(pre, weights["bias"])
         hidden = self.activation(pre)
         return hidden, [hidden]
 

@@ -74,7 +74,7 @@ class JordanCell(ZooCell):
         state = states[0]
         pre = ops.matmul(inputs, self.kernel) + ops.matmul(state, self.recurrent_kernel)
         if self.use_bias:
-            pre = pre + self.bias
+            pre = ops.add(pre, self.bias)
         hidden = self.activation(pre)
         output = ops.matmul(hidden, self.output_kernel)
         if self.use_bias:

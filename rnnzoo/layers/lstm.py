@@ -192,11 +192,13 @@ class _GatedCell(ZooCell):
                 constraint=self.constraints["bias"],
             )
 
-    def gate_inputs(self, inputs, h_prev):
+    def gate_inputs(self, inputs, h_prev, weights):
         """The gate pre-activations `x W + h U + b`, split into i, f, c, o."""
-        z = ops.matmul(inputs, self.kernel) + ops.matmul(h_prev, self.recurrent_kernel)
+        z = ops.matmul(inputs, weights["kernel"]) + ops.matmul(h_prev, weights["recurrent_kernel"])
         if self.use_bias:
-            z = z + self.bias
+            # `ops.add` of a vector is a BiasAdd: one node in the backward
+            # loop instead of a sum over the batch and a reshape.
+            z = ops.add(z, weights["bias"])
         return ops.split(z, 4, axis=-1)
 
     def get_config(self):
@@ -261,13 +263,18 @@ class PeepholeLSTMCell(_GatedCell):
             )
             setattr(self, f"{gate}_peephole", weight)
 
+    def loop_constants(self):
+        return self.read_weights("kernel", "recurrent_kernel", "bias", "input_peephole",
+                                 "forget_peephole", "output_peephole")
+
     def call(self, inputs, states, training=False):
         h_prev, c_prev = states
-        z_i, z_f, z_c, z_o = self.gate_inputs(inputs, h_prev)
-        i = self.recurrent_activation(z_i + self.input_peephole * c_prev)
-        f = self.recurrent_activation(z_f + self.forget_peephole * c_prev)
+        weights = self.step_constants()
+        z_i, z_f, z_c, z_o = self.gate_inputs(inputs, h_prev, weights)
+        i = self.recurrent_activation(z_i + weights["input_peephole"] * c_prev)
+        f = self.recurrent_activation(z_f + weights["forget_peephole"] * c_prev)
         c = f * c_prev + i * self.activation(z_c)
-        o = self.recurrent_activation(z_o + self.output_peephole * c)
+        o = self.recurrent_activation(z_o + weights["output_peephole"] * c)
         h = o * self.activation(c)
         return h, [h, c]
 
@@ -386,14 +393,29 @@ class LayerNormLSTMCell(_GatedCell):
         # x W - mean = x (W - row means of W): kernels centred once per layer
         # call make the products come out centred, and a step skips two means
         # and two subtractions (the same numbers up to rounding).
+        kernel = self.center(self.kernel)
         return {
-            "kernel": self.center(self.kernel),
+            **self.read_weights("recurrent_gamma", "bias", "cell_gamma", "cell_beta"),
+            # The mean square of x W_c over its columns is x (W_c W_c' / n) x':
+            # a (features, features) quadratic form. So the input side never
+            # forms x W_c unscaled: x is divided by the standard deviation
+            # first, and the gain is folded into the kernel (LN(x W; g) =
+            # (x / std) (W_c diag g)), sparing three (batch, 4 units) passes.
+            "kernel": kernel * self.input_gamma,
+            "input_gram": ops.matmul(kernel, ops.transpose(kernel)) / (4 * self.units),
             "recurrent_kernel": self.center(self.recurrent_kernel),
         }
 
     def center(self, values):
         """`values` minus its mean over the last axis."""
         return values - ops.mean(values, axis=-1, keepdims=True)
+
+    def input_scale(self, inputs, gram):
+        """`1 / sqrt(var(x W) + epsilon)` per example, from `gram = W_c W_c' / n`."""
+        variance = ops.sum(ops.matmul(inputs, gram) * inputs, axis=-1, keepdims=True)
+        # Never below 0 (rounding could take a near-zero quadratic form there);
+        # `relu` costs one node each way in the loop, `maximum` several.
+        return ops.rsqrt(ops.relu(variance) + self.epsilon)
 
     def scale(self, centered, gamma):
         """Divides already centred `centered` by its standard deviation, times `gamma`."""
@@ -408,17 +430,18 @@ class LayerNormLSTMCell(_GatedCell):
     def call(self, inputs, states, training=False):
         h_prev, c_prev = states
         constants = self.step_constants()
-        z = self.scale(ops.matmul(inputs, constants["kernel"]), self.input_gamma)
+        scaled_inputs = inputs * self.input_scale(inputs, constants["input_gram"])
+        z = ops.matmul(scaled_inputs, constants["kernel"])
         z = z + self.scale(ops.matmul(h_prev, constants["recurrent_kernel"]),
-                           self.recurrent_gamma)
+                           constants["recurrent_gamma"])
         if self.use_bias:
-            z = z + self.bias
+            z = ops.add(z, constants["bias"])
         z_i, z_f, z_c, z_o = ops.split(z, 4, axis=-1)
         i = self.recurrent_activation(z_i)
         f = self.recurrent_activation(z_f)
         c = f * c_prev + i * self.activation(z_c)
         o = self.recurrent_activation(z_o)
-        h = o * self.activation(self.normalize(c, self.cell_gamma, self.cell_beta))
+        h = o * self.activation(self.normalize(c, constants["cell_gamma"], constants["cell_beta"]))
         return h, [h, c]
 
     def get_config(self):

@@ -86,7 +86,7 @@ class RMLPCell(ZooCell):
             pre = ops.matmul(below, self.kernels[index])
             pre = pre + ops.matmul(prev, self.recurrent_kernels[index])
             if self.use_bias:
-                pre = pre + self.biases[index]
+                pre = ops.add(pre, self.biases[index])
             below = self.activation(pre)
             activations.append(below)
         new_state = activations[0] if len(activations) == 1 else ops.concatenate(activations, -1)

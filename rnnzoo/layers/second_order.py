@@ -74,7 +74,7 @@ class SecondOrderCell(ZooCell):
         weights = ops.reshape(self.kernel, (self.units * self.input_dim, self.units))
         pre = ops.matmul(pairs, weights)
         if self.use_bias:
-            pre = pre + self.bias
+            pre = ops.add(pre, self.bias)
         new_state = self.activation(pre)
         return new_state, [new_state]
 

@@ -204,6 +204,25 @@ def test_zero_peepholes_equal_keras_lstm(rng):
     assert_same_run(layer(x), expected)
 
 
+def test_layer_norm_inputs_the_kernel_cannot_see(rng):
+    # The input variance comes from a quadratic form in x. With more features
+    # than gate columns, large inputs in the null space of the centred kernel
+    # have true variance 0, and float32 rounding of the form can fall below
+    # -epsilon: without a floor at zero the step returns NaN (it did).
+    # (Float32 cannot match a float64 reference here, old code or new: the
+    # rounding noise of x W, ~1e-3 at |x| ~ 1e4, is all the "variance" there is.)
+    features, units = 24, 2
+    layer = LayerNormLSTM(units, return_sequences=True)
+    x = np.zeros((BATCH, TIME, features), "float32")
+    layer(x)
+    kernel = layer.get_weights()[0]
+    centred = kernel - kernel.mean(axis=1, keepdims=True)
+    null_space = np.linalg.svd(centred.T.astype(np.float64))[2][4 * units:]
+    x = (1e4 * rng.standard_normal((BATCH, TIME, len(null_space))) @ null_space)
+    outputs = np.asarray(layer(x.astype("float32")))
+    assert np.all(np.isfinite(outputs)) and np.all(np.abs(outputs) <= 1.0)
+
+
 def test_identity_normalisation_equals_keras_lstm(rng, monkeypatch):
     # With every layer normalisation replaced by the identity, the gate
     # plumbing (order i, f, c, o, biases, cell update) must be Keras' LSTM.
@@ -216,9 +235,13 @@ def test_identity_normalisation_equals_keras_lstm(rng, monkeypatch):
         return values
 
     # The cell centres its kernels once per call (`center`) and then only
-    # scales the products (`scale`); the cell state goes through `normalize`.
+    # scales the recurrent product (`scale`) and the inputs (`input_scale`,
+    # the gain folded into the kernel); the cell state goes through `normalize`.
     for method in ("normalize", "center", "scale"):
         monkeypatch.setattr(LayerNormLSTMCell, method, identity)
+    monkeypatch.setattr(LayerNormLSTMCell, "input_scale", lambda self, inputs, gram: 1.0)
+    params["gamma_x"] = np.ones_like(params["gamma_x"])
+    ref.assign(layer, params)
     assert_same_run(layer(x), expected)
 
 
