@@ -401,8 +401,8 @@ def main(argv=None):
     if args.against:
         if not args.layers:
             parser.error("--against needs --layers (the layers to compare)")
-        names = [row for name in names
-                 for row in (name, *load_earlier([name], args.against))]
+        earlier = load_earlier(names, args.against)  # each module read once
+        names = [row for pair in zip(names, earlier) for row in pair]
     shape = QUICK if args.quick else FULL
     if args.threads:
         tf.config.threading.set_intra_op_parallelism_threads(args.threads)

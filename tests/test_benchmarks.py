@@ -4,6 +4,8 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 
 def test_throughput_quick_prints_a_row(repo_root, tmp_path):
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", CUDA_VISIBLE_DEVICES="")
@@ -70,5 +72,5 @@ def test_throughput_against_a_revision_adds_rows_and_registers_nothing(repo_root
     assert "elman@HEAD" not in rnnzoo.list_layers()
     x = np.zeros((2, 3, 4), "float32")
     assert throughput.make_layer("elman@HEAD", 5)(x).shape == (2, 5)
-    with __import__("pytest").raises(SystemExit, match="cannot read"):
+    with pytest.raises(SystemExit, match="cannot read"):
         throughput.load_earlier(["elman"], "no-such-revision")
