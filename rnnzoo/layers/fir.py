@@ -123,7 +123,12 @@ class FIR(ZooRNN):
     initial state, no mask and `go_backwards=False`,
     `FIR(u, delays=D, return_sequences=True)(x)` equals
     `Conv1D(u, D + 1, padding="causal")(x)` with the same kernel and bias;
-    `to_conv1d()` returns that layer.
+    `to_conv1d()` returns that layer. The layer runs that way itself: without
+    a mask it has no time loop (one convolution over the initial delay line
+    and the input, or with `return_sequences=False` one product for the
+    last window), several times faster than stepping; with a mask it steps
+    through time, as a masked step holds the delay line still. Both give
+    the same numbers as the cell stepped by `keras.layers.RNN`.
 
     Args:
         units: int, output units.
@@ -168,6 +173,36 @@ class FIR(ZooRNN):
     """
 
     cell_class = FIRCell
+
+    def inner_loop(self, sequences, initial_state, mask, training=False):
+        # Without a mask every step reads a full window, so the whole run is
+        # one causal convolution over the delay line followed by the input:
+        # no time loop at all. (A mask holds the line still at masked steps,
+        # which only the step-wise loop does.)
+        if mask is not None:
+            return super().inner_loop(sequences, initial_state, mask, training=training)
+        cell = self.cell
+        delays, features = cell.delays, cell.input_dim
+        line = ops.reshape(initial_state[0], (ops.shape(sequences)[0], delays, features))
+        if self.go_backwards:
+            sequences = ops.flip(sequences, axis=1)
+        history = ops.concatenate([ops.cast(line, sequences.dtype), sequences], axis=1)
+        final_line = ops.reshape(history[:, -delays:], (-1, delays * features))
+        if self.return_sequences:
+            outputs = ops.conv(history, cell.kernel, padding="valid", data_format="channels_last")
+            if cell.use_bias:
+                outputs = ops.add(outputs, cell.bias)
+            outputs = cell.activation(outputs)
+            last_output = outputs[:, -1]
+        else:
+            window = ops.reshape(history[:, -(delays + 1):], (-1, (delays + 1) * features))
+            kernel = ops.reshape(cell.kernel, ((delays + 1) * features, cell.units))
+            last_output = ops.matmul(window, kernel)
+            if cell.use_bias:
+                last_output = ops.add(last_output, cell.bias)
+            last_output = cell.activation(last_output)
+            outputs = ops.expand_dims(last_output, 1)
+        return last_output, outputs, [final_line]
 
     @property
     def delays(self):

@@ -51,3 +51,11 @@ NO_TRAINABLE_WEIGHTS = {
     "stochastic_bam": "as for bam: the correlation matrix is written by `store`; the "
     "outputs are sampled signs, with no gradient",
 }
+
+# Layers that run without a time loop when no mask is given; the TFLite check
+# then requires the exported graph to have no WHILE op (all others must have one).
+LOOP_FREE = {
+    "fir": "an FIR layer's outputs read a fixed window of inputs, never earlier "
+    "outputs, so without a mask FIR.inner_loop computes them as one causal "
+    "convolution; the step-wise cell runs only under a mask or in StackedRNN",
+}

@@ -15,6 +15,7 @@ from rnnzoo.export import run_tflite
 from tests.layers.conformance_exemptions import (
     EXEMPTIONS,
     LAYER_ARGS,
+    LOOP_FREE,
     NO_TRAINABLE_WEIGHTS,
     exempted_params,
 )
@@ -41,7 +42,7 @@ CHECKS = (
 
 
 def test_exemptions_name_real_layers_and_checks():
-    for layer, reason in NO_TRAINABLE_WEIGHTS.items():
+    for layer, reason in {**NO_TRAINABLE_WEIGHTS, **LOOP_FREE}.items():
         assert layer in rnnzoo.list_layers() and len(reason) > 20
     for (layer, check), reason in EXEMPTIONS.items():
         assert layer in rnnzoo.list_layers(), f"exemption for unregistered layer {layer!r}"
@@ -282,7 +283,10 @@ def test_tflite_builtins_parity(name, tmp_path):
     report = rnnzoo.export(model, tmp_path / "model.tflite", batch_size=2)
     assert report.max_abs_diff <= 1e-5
     assert not [op for op in report.ops if op.startswith("CUSTOM")]
-    assert "WHILE" in report.ops or "UNIDIRECTIONAL_SEQUENCE_LSTM" in report.ops
+    if name in LOOP_FREE:
+        assert "WHILE" not in report.ops
+    else:
+        assert "WHILE" in report.ops or "UNIDIRECTIONAL_SEQUENCE_LSTM" in report.ops
     x = data(10, batch=2, time=11)
     (actual,) = run_tflite(str(tmp_path / "model.tflite"), [x])
     np.testing.assert_allclose(actual, model(x), atol=1e-5)

@@ -128,6 +128,34 @@ def test_unrolls_into_a_causal_conv1d(rng):
     np.testing.assert_allclose(last(x), expected[:, -1], atol=ref.ATOL)
 
 
+@pytest.mark.parametrize("return_sequences", [True, False])
+@pytest.mark.parametrize("go_backwards", [False, True])
+@pytest.mark.parametrize("time", [TIME, 2])  # 2: shorter than the delay line
+def test_loop_free_run_equals_the_step_wise_loop(return_sequences, go_backwards, time, rng):
+    # Without a mask `FIR` skips the time loop (one convolution); the cell
+    # run step by step by a plain keras.layers.RNN must give the same outputs,
+    # final delay line and gradients.
+    import tensorflow as tf
+
+    x = tf.constant(rng.standard_normal((BATCH, time, FEATURES)).astype("float32"))
+    line0 = tf.constant(rng.standard_normal((BATCH, 3 * FEATURES)).astype("float32"))
+    options = dict(return_sequences=return_sequences, return_state=True,
+                   go_backwards=go_backwards)
+    fir = FIR(UNITS, delays=3, **options)
+    fir(x)
+    loop = keras.layers.RNN(fir.cell, **options)
+
+    def run(layer):
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            output, line = layer(x, initial_state=[line0])
+            loss = tf.reduce_sum(output**2)
+        return [output, line, *tape.gradient(loss, [x, *fir.trainable_weights])]
+
+    for fast, stepped in zip(run(fir), run(loop)):
+        np.testing.assert_allclose(fast, stepped, rtol=1e-5, atol=1e-6)
+
+
 def test_to_conv1d_needs_a_built_layer():
     with pytest.raises(ValueError, match="must be built"):
         FIR(3, delays=2).to_conv1d()
