@@ -125,8 +125,8 @@ class FIR(ZooRNN):
     `Conv1D(u, D + 1, padding="causal")(x)` with the same kernel and bias;
     `to_conv1d()` returns that layer. The layer runs that way itself: without
     a mask it has no time loop (one convolution over the initial delay line
-    and the input, or with `return_sequences=False` one product for the
-    last window), several times faster than stepping; with a mask it steps
+    and the input, over the last window only with `return_sequences=False`),
+    several times faster than stepping; with a mask it steps
     through time, as a masked step holds the delay line still. Both give
     the same numbers as the cell stepped by `keras.layers.RNN`.
 
@@ -188,20 +188,13 @@ class FIR(ZooRNN):
             sequences = ops.flip(sequences, axis=1)
         history = ops.concatenate([ops.cast(line, sequences.dtype), sequences], axis=1)
         final_line = ops.reshape(history[:, -delays:], (-1, delays * features))
-        if self.return_sequences:
-            outputs = ops.conv(history, cell.kernel, padding="valid", data_format="channels_last")
-            if cell.use_bias:
-                outputs = ops.add(outputs, cell.bias)
-            outputs = cell.activation(outputs)
-            last_output = outputs[:, -1]
-        else:
-            window = ops.reshape(history[:, -(delays + 1):], (-1, (delays + 1) * features))
-            kernel = ops.reshape(cell.kernel, ((delays + 1) * features, cell.units))
-            last_output = ops.matmul(window, kernel)
-            if cell.use_bias:
-                last_output = ops.add(last_output, cell.bias)
-            last_output = cell.activation(last_output)
-            outputs = ops.expand_dims(last_output, 1)
+        if not self.return_sequences:  # only the last window is needed
+            history = history[:, -(delays + 1):]
+        outputs = ops.conv(history, cell.kernel, padding="valid", data_format="channels_last")
+        if cell.use_bias:
+            outputs = ops.add(outputs, cell.bias)
+        outputs = cell.activation(outputs)
+        last_output = outputs[:, -1]
         return last_output, outputs, [final_line]
 
     @property
