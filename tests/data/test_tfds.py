@@ -2,11 +2,10 @@
 
 import numpy as np
 import pytest
+import tensorflow_datasets as tfds  # a dependency (setup.cfg): a missing install must fail
 
-tfds = pytest.importorskip("tensorflow_datasets")
-
-import rnnzoo.data  # noqa: E402
-from rnnzoo.data import describe, list_datasets, load, load_numpy, tfds_builders  # noqa: E402
+import rnnzoo.data
+from rnnzoo.data import describe, list_datasets, load, load_numpy, tfds_builders
 
 
 @pytest.fixture(scope="module")

@@ -178,8 +178,7 @@ def test_validation_errors(rng):
 
 
 def test_plot_detection_writes_a_png(tmp_path):
-    pytest.importorskip("matplotlib")
-    from rnnzoo.tasks.plotting import plot_detection
+    from rnnzoo.tasks.plotting import plot_detection  # matplotlib: a test dependency
 
     series = np.sin(np.arange(200) / 5.0)
     scores = np.abs(np.diff(series, prepend=np.nan))
