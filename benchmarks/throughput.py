@@ -8,6 +8,7 @@ and `keras.layers.LSTM`:
   `tf.function` (no XLA);
 - train: one `model.train_on_batch(x, y)` step (SGD, mean squared error
   against zeros; `jit_compile=False`, which is also what Keras picks on CPU).
+  `--jit-compile` compiles both with XLA instead, for every model alike.
   The ESN has no trainable weights (its readout is a separate layer), so its
   training columns read n/a and its verdict rests on serving.
 
@@ -64,6 +65,7 @@ Usage:
     python benchmarks/throughput.py --quick --rounds 1 --layers elman   # smoke test
     python benchmarks/throughput.py --count-nodes --layers gru,hierarchical  # loop sizes
     python benchmarks/throughput.py --layers layer_norm_lstm --against 5a6c036  # before/after
+    python benchmarks/throughput.py --jit-compile --layers ctrnn,elman   # under XLA
 
 Before and after. `--against REV` adds a row `name@REV` for every named
 layer: the same layer as its module was at git revision REV (read with `git
@@ -203,13 +205,14 @@ class Bench:
         inputs = keras.Input((steps, features), batch_size=batch)
         self.model = keras.Model(inputs, self.layer(inputs))
         self.model.compile(
-            optimizer=keras.optimizers.SGD(1e-4), loss="mse", jit_compile=False
+            optimizer=keras.optimizers.SGD(1e-4), loss="mse", jit_compile=shape.get("jit", False)
         )
         rng = np.random.default_rng(seed)
         self.x = tf.constant(rng.standard_normal((batch, steps, features)).astype("float32"))
         self.y = tf.zeros(self.model.output_shape, "float32")
         model = self.model
-        self.forward = tf.function(lambda x: model(x, training=False), jit_compile=False)
+        self.forward = tf.function(lambda x: model(x, training=False),
+                                   jit_compile=shape.get("jit", False))
         self.macs = macs_per_step(self.layer, batch)
         # An ESN reservoir is fixed: its layer has nothing to train.
         self.trainable = bool(self.model.trainable_weights)
@@ -401,6 +404,11 @@ def main(argv=None):
         "--return-sequences", action="store_true",
         help="every model returns the output of every step, not only the last",
     )
+    parser.add_argument(
+        "--jit-compile", action="store_true",
+        help="compile serving and training with XLA (every model alike; Keras' "
+        "default on CPU is not to)",
+    )
     parser.add_argument("--quick", action="store_true", help="tiny shapes, for a smoke test")
     args = parser.parse_args(argv)
     global _clock
@@ -418,7 +426,8 @@ def main(argv=None):
             parser.error("--against needs --layers (the layers to compare)")
         earlier = load_earlier(names, args.against)  # each module read once
         names = [row for pair in zip(names, earlier) for row in pair]
-    shape = dict(QUICK if args.quick else FULL, return_sequences=args.return_sequences)
+    shape = dict(QUICK if args.quick else FULL, return_sequences=args.return_sequences,
+                 jit=args.jit_compile)
     if args.threads:
         tf.config.threading.set_intra_op_parallelism_threads(args.threads)
         tf.config.threading.set_inter_op_parallelism_threads(args.threads)
@@ -447,6 +456,7 @@ def main(argv=None):
     print(
         "# B={batch} T={timesteps} D={features} H={units}; ".format(**shape)
         + ("all steps' outputs; " if args.return_sequences else "")
+        + ("XLA (jit_compile=True); " if args.jit_compile else "")
         + f"{args.rounds} rounds x {args.repeats} repeats, {args.warmup} warm-up calls, "
         + f"{args.threads or 'default'} TF threads; "
         + f"{elapsed:.0f} s in all"

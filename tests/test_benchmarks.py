@@ -7,47 +7,60 @@ import sys
 import pytest
 
 
-def test_throughput_quick_prints_a_row(repo_root, tmp_path):
+def run_script(repo_root, tmp_path, script, *args):
+    """Runs `benchmarks/<script>` with `args` in an empty folder: (return code, stdout, stderr)."""
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", CUDA_VISIBLE_DEVICES="")
     result = subprocess.run(
-        [
-            sys.executable,
-            str(repo_root / "benchmarks" / "throughput.py"),
-            "--quick", "--rounds", "1", "--layers", "elman,gru", "--return-sequences",
-        ],
+        [sys.executable, str(repo_root / "benchmarks" / script), *args],
         capture_output=True, text=True, timeout=300, env=env, cwd=tmp_path,
     )
-    assert result.returncode == 0, result.stderr[-2000:]
-    assert "all steps' outputs" in result.stdout
-    rows = {line.split("|")[1].strip(): line for line in result.stdout.splitlines()
-            if line.startswith("| ") and not line.startswith("| layer")}
+    return result.returncode, result.stdout, result.stderr
+
+
+def table_rows(stdout):
+    """The rows of a printed Markdown table, by first cell, as lists of cells."""
+    return {cells[0]: cells for cells in (
+        [cell.strip() for cell in line.strip().strip("|").split("|")]
+        for line in stdout.splitlines()
+        if line.startswith("| ") and not line.startswith("| layer")
+    )}
+
+
+def test_throughput_quick_prints_a_row(repo_root, tmp_path):
+    code, out, err = run_script(repo_root, tmp_path, "throughput.py", "--quick", "--rounds", "1",
+                                "--layers", "elman,gru", "--return-sequences")
+    assert code == 0, err[-2000:]
+    assert "all steps' outputs" in out
+    rows = table_rows(out)
     assert set(rows) == {"SimpleRNN", "LSTM", "GRU", "elman", "gru"}
-    cells = [cell.strip() for cell in rows["elman"].strip("|").split("|")]
+    cells = rows["elman"]
     assert len(cells) == 11
     assert cells[-1] in ("yes", "**no**")
     assert all(float(cells[i].split()[0]) > 0 for i in range(1, 10))
     # The zoo's `gru` is Keras' own layer: the target for zoo cells does not apply.
-    assert rows["gru"].strip("|").split("|")[-1].strip() == "(Keras' GRU)"
+    assert rows["gru"][-1] == "(Keras' GRU)"
+    assert not list(tmp_path.iterdir())  # writes nothing
+
+
+def test_throughput_under_xla_prints_a_row(repo_root, tmp_path):
+    code, out, err = run_script(repo_root, tmp_path, "throughput.py", "--quick", "--rounds", "1",
+                                "--repeats", "1", "--layers", "ctrnn", "--jit-compile")
+    assert code == 0, err[-2000:]
+    assert "XLA (jit_compile=True)" in out
+    cells = table_rows(out)["ctrnn"]
+    assert len(cells) == 11 and all(float(cells[i].split()[0]) > 0 for i in range(1, 10))
     assert not list(tmp_path.iterdir())  # writes nothing
 
 
 def test_stacked_loop_quick_prints_a_row(repo_root, tmp_path):
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", CUDA_VISIBLE_DEVICES="")
-    result = subprocess.run(
-        [sys.executable, str(repo_root / "benchmarks" / "stacked_loop.py"),
-         "--shape", "quick", "--rounds", "1", "--repeats", "1", "--layers", "indrnn"],
-        capture_output=True, text=True, timeout=300, env=env, cwd=tmp_path,
-    )
-    assert result.returncode == 0, result.stderr[-2000:]
-    (row,) = [line for line in result.stdout.splitlines() if line.startswith("| indrnn")]
-    cells = [cell.strip() for cell in row.strip("|").split("|")]
+    code, out, err = run_script(repo_root, tmp_path, "stacked_loop.py", "--shape", "quick",
+                                "--rounds", "1", "--repeats", "1", "--layers", "indrnn")
+    assert code == 0, err[-2000:]
+    cells = table_rows(out)["indrnn"]
     assert len(cells) == 5 and all(float(cells[i].split()[0]) > 0 for i in (2, 4))
     assert not list(tmp_path.iterdir())  # writes nothing
-    bad = subprocess.run(
-        [sys.executable, str(repo_root / "benchmarks" / "stacked_loop.py"), "--layers", "hopfield"],
-        capture_output=True, text=True, timeout=300, env=env, cwd=tmp_path,
-    )
-    assert bad.returncode == 2 and "step-wise registry names" in bad.stderr
+    code, _, err = run_script(repo_root, tmp_path, "stacked_loop.py", "--layers", "hopfield")
+    assert code == 2 and "step-wise registry names" in err
 
 
 def test_throughput_against_a_revision_adds_rows_and_registers_nothing(repo_root):

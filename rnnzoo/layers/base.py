@@ -123,6 +123,10 @@ class ZooCell(keras.layers.Layer):
     called on its own (or in a plain `keras.layers.RNN`, `StackedRNNCells`),
     the cell computes them at every step. The numbers are the same either way.
 
+    A cell whose output is a function of its new state that the next step
+    computes again (the CTRNN's `sigma(x_t)`) may set `can_lag_output` and
+    implement `output_of_states`; see the comment at `can_lag_output`.
+
     Args:
         units: int, the number of hidden units.
         activation: hidden activation. Default `"tanh"`.
@@ -191,6 +195,7 @@ class ZooCell(keras.layers.Layer):
         self._seed_offset = 0
         # Set by ZooRNN around its time loop (see `step_constants`); not tracked.
         object.__setattr__(self, "_hoisted", None)
+        object.__setattr__(self, "_lagging_output", False)  # see `can_lag_output`
         # 1 for a layer running backwards: Bidirectional copies the config
         # (seed included), and both directions must not start identical.
         self.seed_stream = 0
@@ -242,6 +247,19 @@ class ZooCell(keras.layers.Layer):
             return self._hoisted
         return self.loop_constants()
 
+    # A cell whose output is a function of its new state that its next step
+    # computes again anyway (the CTRNN's output is sigma(x_t), and the next
+    # step's recurrence needs sigma(x_t)) can set this and implement
+    # `output_of_states`: while `self._lagging_output` is set, its step returns
+    # that recomputed value, the *previous* step's output, as its output, and
+    # `ZooRNN` (for a last-output run without a mask) forms the last output
+    # once after the loop from the final states. One activation per step fewer.
+    can_lag_output = False
+
+    def output_of_states(self, states):
+        """The step's output computed from its new `states` (with `can_lag_output`)."""
+        raise NotImplementedError(f"{type(self).__name__} does not lag its output.")
+
     def get_initial_state(self, batch_size=None):
         sizes = self.state_size if isinstance(self.state_size, (list, tuple)) else [self.state_size]
         return [ops.zeros((batch_size, size), dtype=self.compute_dtype) for size in sizes]
@@ -279,6 +297,16 @@ def holding_loop_constants(cells):
     finally:
         for cell in zoo_cells:
             object.__setattr__(cell, "_hoisted", None)
+
+
+@contextlib.contextmanager
+def lagging_output(cell, lag):
+    """Lets `cell` return the previous step's output while the block runs (if `lag`)."""
+    object.__setattr__(cell, "_lagging_output", bool(lag))
+    try:
+        yield
+    finally:
+        object.__setattr__(cell, "_lagging_output", False)
 
 
 _RNN_ARGUMENTS = (
@@ -368,8 +396,20 @@ class ZooRNN(keras.layers.RNN):
         # (see `ZooCell.step_constants`). (Hoisting the input projection `x W`
         # for all steps as well was measured slower on CPU: the wide projected
         # sequence costs more to slice and to differentiate than it saves.)
-        with holding_loop_constants([self.cell]):
-            return super().inner_loop(sequences, initial_state, mask, training=training)
+        # Only the last output is kept and, without a mask, it is the output
+        # of the final state: a cell that can lag its output skips forming it
+        # at every step (see `ZooCell.can_lag_output`).
+        lag = getattr(self.cell, "can_lag_output", False) and (
+            mask is None and not self.return_sequences
+        )
+        with holding_loop_constants([self.cell]), lagging_output(self.cell, lag):
+            last_output, outputs, states = super().inner_loop(
+                sequences, initial_state, mask, training=training
+            )
+        if lag:
+            last_output = self.cell.output_of_states(states)
+            outputs = ops.expand_dims(last_output, 1)
+        return last_output, outputs, states
 
     def get_config(self):
         config = super().get_config()

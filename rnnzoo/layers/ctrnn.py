@@ -159,8 +159,15 @@ class CTRNNCell(ZooCell):
         constants["bias"] = self.bias * scale if self.use_bias else None
         return constants
 
+    can_lag_output = True
+
+    def output_of_states(self, states):
+        return self.activation(states[0])
+
     def call(self, inputs, states, training=False):
         potential = states[0]
+        # sigma(x_{t-1}): the recurrence's input, and the previous step's output.
+        firing = self.activation(potential)
         constants = self.step_constants()
         # The input's drive, held over the step (scaled as in `loop_constants`).
         drive = ops.matmul(inputs, constants["kernel"])
@@ -169,25 +176,25 @@ class CTRNNCell(ZooCell):
         recurrent = constants["recurrent"]
         if self.method == "euler":
             keep = constants["keep"]
-            for _ in range(self.integration_steps):
-                potential = (
-                    keep * potential
-                    + ops.matmul(self.activation(potential), recurrent)
-                    + drive
-                )
-            return self.activation(potential), [potential]
-        rate = constants["rate"]
-        h = self.dt / self.integration_steps
+            for substep in range(self.integration_steps):
+                rates = firing if substep == 0 else self.activation(potential)
+                potential = keep * potential + ops.matmul(rates, recurrent) + drive
+        else:
+            rate = constants["rate"]
+            h = self.dt / self.integration_steps
 
-        def derivative(x):
-            return ops.matmul(self.activation(x), recurrent) - rate * x + drive
+            def derivative(x, rates=None):
+                rates = self.activation(x) if rates is None else rates
+                return ops.matmul(rates, recurrent) - rate * x + drive
 
-        for _ in range(self.integration_steps):
-            k1 = derivative(potential)
-            k2 = derivative(potential + (0.5 * h) * k1)
-            k3 = derivative(potential + (0.5 * h) * k2)
-            k4 = derivative(potential + h * k3)
-            potential = potential + (h / 6.0) * (k1 + 2.0 * k2 + 2.0 * k3 + k4)
+            for substep in range(self.integration_steps):
+                k1 = derivative(potential, firing if substep == 0 else None)
+                k2 = derivative(potential + (0.5 * h) * k1)
+                k3 = derivative(potential + (0.5 * h) * k2)
+                k4 = derivative(potential + h * k3)
+                potential = potential + (h / 6.0) * (k1 + 2.0 * k2 + 2.0 * k3 + k4)
+        if self._lagging_output:
+            return firing, [potential]
         return self.activation(potential), [potential]
 
     def get_config(self):
@@ -371,17 +378,25 @@ class MTRNNCell(ZooCell):
             "bias": self.bias * self.rate if self.use_bias else None,
         }
 
+    can_lag_output = True
+
+    def output_of_states(self, states):
+        return self.activation(states[0])
+
     def call(self, inputs, states, training=False):
         potential = states[0]
+        firing = self.activation(potential)  # y_{t-1}, the previous step's output
         constants = self.step_constants()
         drive = ops.matmul(inputs, constants["kernel"])
         if self.use_bias:
             drive = ops.add(drive, constants["bias"])
         potential = (
             (1.0 - self.rate) * potential
-            + ops.matmul(self.activation(potential), constants["recurrent"])
+            + ops.matmul(firing, constants["recurrent"])
             + drive
         )
+        if self._lagging_output:
+            return firing, [potential]
         return self.activation(potential), [potential]
 
     def get_config(self):

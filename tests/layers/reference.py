@@ -259,3 +259,45 @@ def assert_layer_equals_bare_cell(layer, x):
     for a, b, w in zip(results[0][1], results[1][1], weights):
         assert a is not None, w.path
         np.testing.assert_allclose(a, b, atol=1e-4, err_msg=w.path)
+
+
+def assert_lagged_output_equals_bare_cell(make_layer, rng):
+    """A last-output `ZooRNN` whose cell lags its output (`can_lag_output`)
+    equals its bare cell stepped by a plain `keras.layers.RNN`: last output,
+    final state and gradients (input and weights), forwards and backwards,
+    from a random initial state. The lag is used exactly where it applies:
+    a last-output run without a mask, not `return_sequences` nor a mask.
+    """
+    import keras
+    import tensorflow as tf
+
+    x = tf.constant(inputs(rng))
+    for go_backwards in (False, True):
+        layer = make_layer(return_state=True, go_backwards=go_backwards)
+        layer(x)
+        assert layer.cell.can_lag_output
+        state0 = tf.constant(rng.standard_normal((BATCH, layer.cell.state_size)), x.dtype)
+        plain = keras.layers.RNN(layer.cell, return_state=True, go_backwards=go_backwards)
+        lags = []
+        output_of_states = layer.cell.output_of_states
+
+        def spy(states):
+            lags.append(True)
+            return output_of_states(states)
+
+        layer.cell.output_of_states = spy
+        results = []
+        for run in (layer, plain):
+            with tf.GradientTape() as tape:
+                tape.watch(x)
+                output, state = run(x, initial_state=[state0])
+                loss = tf.reduce_sum(output**2) + tf.reduce_sum(tf.sin(state))
+            results.append([output, state, *tape.gradient(loss, [x, *layer.trainable_weights])])
+        assert lags == [True], "the layer did not lag its output"
+        for lagged, stepped in zip(*results):
+            np.testing.assert_allclose(lagged, stepped, rtol=1e-5, atol=1e-5)
+        mask = tf.constant(np.arange(x.shape[1])[None, :] < np.arange(1, BATCH + 1)[:, None])
+        layer(x, mask=mask)
+        make_layer(return_sequences=True)(x)
+        assert lags == [True], "lagged under a mask"
+        del layer.cell.output_of_states

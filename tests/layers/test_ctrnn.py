@@ -261,3 +261,15 @@ def test_layer_equals_bare_cell_in_keras_rnn_rk4(rng):
     layer = CTRNN(UNITS, method="rk4", integration_steps=2, return_sequences=True, seed=1)
     layer(ref.inputs(rng))
     ref.assert_layer_equals_bare_cell(layer, ref.inputs(rng))
+
+
+@pytest.mark.parametrize(
+    "kwargs", [{}, {"integration_steps": 3}, {"method": "rk4", "integration_steps": 2}]
+)
+def test_lagged_last_output_equals_the_step_wise_loop(kwargs, rng):
+    # A last-output CTRNN returns sigma(x_{t-1}) from each step (computed for
+    # the recurrence anyway) and forms sigma(x_T) once after the loop.
+    ref.assert_lagged_output_equals_bare_cell(
+        lambda **options: CTRNN(UNITS, time_constant=(1.0, 4.0), seed=1, **kwargs, **options),
+        rng,
+    )

@@ -204,3 +204,11 @@ def test_layer_equals_bare_cell_in_keras_rnn(rng):
     layer = MTRNN(UNITS, timescales=(2, 5), return_sequences=True, seed=1)
     layer(ref.inputs(rng))
     ref.assert_layer_equals_bare_cell(layer, ref.inputs(rng))
+
+
+def test_lagged_last_output_equals_the_step_wise_loop(rng):
+    # A last-output MTRNN returns y_{t-1} from each step (computed for the
+    # recurrence anyway) and forms y_T once after the loop.
+    ref.assert_lagged_output_equals_bare_cell(
+        lambda **options: MTRNN(UNITS, timescales=(2, 5), seed=1, **options), rng
+    )
