@@ -63,6 +63,22 @@ def test_stacked_loop_quick_prints_a_row(repo_root, tmp_path):
     assert code == 2 and "step-wise registry names" in err
 
 
+def test_step_profile_quick_prints_kernels(repo_root, tmp_path):
+    code, out, err = run_script(repo_root, tmp_path, "step_profile.py", "--quick",
+                                "--layers", "SimpleRNN,elman", "--calls", "1", "--top", "5")
+    assert code == 0, err[-2000:]
+    tables = out.split("| kernel |")[1:]
+    assert len(tables) == 2
+    for table in tables:
+        rows = [line for line in table.splitlines() if line.startswith("| ") and ":" in line]
+        assert 1 <= len(rows) <= 5
+        assert all(float(row.split("|")[2]) > 0 for row in rows)
+    assert any("MatMul" in row for row in out.splitlines())
+    assert not list(tmp_path.iterdir())  # the trace's folder is removed
+    code, _, err = run_script(repo_root, tmp_path, "step_profile.py", "--layers", "nope")
+    assert code == 2 and "unknown layers" in err
+
+
 def test_throughput_against_a_revision_adds_rows_and_registers_nothing(repo_root):
     # `--against REV` loads a layer's module as it was at REV (here HEAD) next
     # to today's; nothing may be registered with the zoo or with Keras.
