@@ -43,7 +43,8 @@ one thread for both libraries (`--blas-threads 1`, the default there): with
 two, the float64 Gram matrix cost 0.081 s of CPU time against 0.052 s on one
 (0.060 s and 0.052 s elapsed, on the busy machine), the difference being
 threads spinning while they wait, not work; with `--clock wall` BLAS keeps
-its own default (all cores). reservoirpy is optional (not a dependency of
+its own default (all cores). TensorFlow (rnnzoo's reservoir run) gets the
+same number of threads (`--tf-threads`, default: as `--blas-threads`). reservoirpy is optional (not a dependency of
 rnnzoo): `pip install reservoirpy`.
 
 Usage:
@@ -256,7 +257,7 @@ def part_reservoirpy(args):
     print(f"ESN fit, Mackey-Glass tau=17, {steps} steps, {units} units, ridge={ridge:g}, "
           f"floatx={keras.config.floatx()}, reservoirpy {reservoirpy.__version__}, "
           f"{args.rounds} interleaved rounds, {args.clock} clock, BLAS threads "
-          f"{BLAS_THREADS} (median s; load "
+          f"{BLAS_THREADS}, TensorFlow threads {args.tf_threads} (median s; load "
           f"average {load:.1f} at the end):")
     base = statistics.median(times["rnnzoo"])
     for name in runs:
@@ -289,7 +290,18 @@ def main():
                         "libraries): default 1 with --clock cpu (the CPU time of idle "
                         "BLAS threads spinning for work is not work) and the library's "
                         "own choice ('default', all cores) with --clock wall")
+    parser.add_argument("--tf-threads", default=None,
+                        help="TensorFlow's intra- and inter-op threads (rnnzoo's "
+                        "reservoir run): default the same as --blas-threads, so that "
+                        "under --clock cpu both libraries run on one thread")
     args = parser.parse_args()
+    tf_threads = args.tf_threads or BLAS_THREADS
+    if tf_threads != "default":
+        import tensorflow as tf
+
+        tf.config.threading.set_intra_op_parallelism_threads(int(tf_threads))
+        tf.config.threading.set_inter_op_parallelism_threads(int(tf_threads))
+    args.tf_threads = tf_threads
     keras.config.set_floatx(args.floatx)
     if args.part == "jaeger":
         part_jaeger(args)
