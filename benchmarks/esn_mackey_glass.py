@@ -44,13 +44,18 @@ two, the float64 Gram matrix cost 0.081 s of CPU time against 0.052 s on one
 (0.060 s and 0.052 s elapsed, on the busy machine), the difference being
 threads spinning while they wait, not work; with `--clock wall` BLAS keeps
 its own default (all cores). TensorFlow (rnnzoo's reservoir run) gets the
-same number of threads (`--tf-threads`, default: as `--blas-threads`). reservoirpy is optional (not a dependency of
-rnnzoo): `pip install reservoirpy`.
+same number of threads (`--tf-threads`, default: as `--blas-threads`).
+reservoirpy is optional (not a dependency of rnnzoo): `pip install reservoirpy`.
+
+Part 3 (`--part floor`) times, apart from everything else, the two costs
+under every rnnzoo fit of part 2: the recurrent product in a bare XLA loop
+(against the same loop without it) and the float64 Gram matrix.
 
 Usage:
     python benchmarks/esn_mackey_glass.py --part jaeger --tau 17 --networks 10
     python benchmarks/esn_mackey_glass.py --part jaeger --tau 17 --train-steps 21000
     python benchmarks/esn_mackey_glass.py --part reservoirpy --rounds 5
+    python benchmarks/esn_mackey_glass.py --part floor --rounds 7 --floatx float32
 """
 
 import argparse
@@ -269,9 +274,68 @@ def part_reservoirpy(args):
           f"best of 3): {min(solve_times):.3f} s")
 
 
+# ------------------------------------------------------------------ floor
+
+
+def part_floor(args):
+    """Times the two costs every fit of part 2 pays, apart from everything else.
+
+    The reservoir's recurrent product (the 500 x 500 float32 matrix of part 2
+    times the state) in a bare XLA `while` loop of 10,000 steps, against the
+    same loop without the product, and the float64 Gram matrix of 9,900 x 501
+    states (NumPy's BLAS, `--blas-threads`). Same clock as part 2.
+    """
+    import tensorflow as tf
+
+    from rnnzoo.layers import ESN
+
+    units, steps = 500, 10000
+    esn = ESN(units, leak_rate=0.3, spectral_radius=1.25, input_scaling=1.0,
+              connectivity=0.1, seed=0, return_sequences=True)
+    esn(np.zeros((1, 2, 1), keras.config.floatx()))
+    recurrent = tf.constant(np.asarray(esn.cell.recurrent_kernel))
+    drive = tf.constant(np.random.default_rng(0).standard_normal((steps, units)), recurrent.dtype)
+
+    def loop(with_product):
+        @tf.function(jit_compile=True)
+        def run(drive):
+            def body(t, state, outputs):
+                pre = drive[t][None] + (tf.matmul(state, recurrent) if with_product else state)
+                state = 0.7 * state + 0.3 * tf.tanh(pre)
+                return t + 1, state, outputs.write(t, state[0])
+
+            outputs = tf.TensorArray(recurrent.dtype, steps)
+            _, _, outputs = tf.while_loop(lambda t, *_: t < steps, body,
+                                          [0, tf.zeros((1, units), recurrent.dtype), outputs])
+            return outputs.stack()
+        return run
+
+    clock = {"cpu": time.process_time, "wall": time.perf_counter}[args.clock]
+    states = np.random.default_rng(1).standard_normal((steps - 100, units + 1))
+    runs = {"loop with the recurrent product": loop(True),
+            "loop without it": loop(False)}
+    times = {name: [] for name in [*runs, "float64 Gram matrix"]}
+    for run in runs.values():
+        run(drive).numpy()  # compile
+    for _ in range(args.rounds):
+        for name, run in runs.items():
+            start = clock()
+            run(drive).numpy()
+            times[name].append(clock() - start)
+        start = clock()
+        _ = states.T @ states
+        times["float64 Gram matrix"].append(clock() - start)
+    print(f"Floor of an ESN fit ({steps} steps, {units} units, floatx={keras.config.floatx()}, "
+          f"{args.clock} clock, BLAS threads {BLAS_THREADS}, TensorFlow threads "
+          f"{args.tf_threads}; best of {args.rounds} rounds):")
+    for name, values in times.items():
+        per_step = f" ({min(values) / steps * 1e6:.1f} us per step)" if name in runs else ""
+        print(f"  {name:34s} {min(values):.3f} s{per_step}")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--part", choices=("jaeger", "reservoirpy"), default="jaeger")
+    parser.add_argument("--part", choices=("jaeger", "reservoirpy", "floor"), default="jaeger")
     parser.add_argument("--tau", type=int, choices=(17, 30), default=17)
     parser.add_argument("--train-steps", type=int, default=3000)
     parser.add_argument("--networks", type=int, default=5)
@@ -305,6 +369,8 @@ def main():
     keras.config.set_floatx(args.floatx)
     if args.part == "jaeger":
         part_jaeger(args)
+    elif args.part == "floor":
+        part_floor(args)
     else:
         part_reservoirpy(args)
 

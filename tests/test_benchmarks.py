@@ -1,6 +1,7 @@
 """Smoke tests of the benchmark scripts: they run and print their table (no timings asserted)."""
 
 import os
+import re
 import subprocess
 import sys
 
@@ -77,6 +78,19 @@ def test_step_profile_quick_prints_kernels(repo_root, tmp_path):
     assert not list(tmp_path.iterdir())  # the trace's folder is removed
     code, _, err = run_script(repo_root, tmp_path, "step_profile.py", "--layers", "nope")
     assert code == 2 and "unknown layers" in err
+
+
+def test_esn_floor_prints_the_two_costs(repo_root, tmp_path):
+    code, out, err = run_script(repo_root, tmp_path, "esn_mackey_glass.py", "--part", "floor",
+                                "--rounds", "1", "--floatx", "float32")
+    assert code == 0, err[-2000:]
+    assert "TensorFlow threads 1" in out  # follows the one BLAS thread of the CPU clock
+    rows = [re.match(r"  (.+?)\s+([\d.]+) s", line) for line in out.splitlines()]
+    seconds = {row.group(1): float(row.group(2)) for row in rows if row}
+    assert set(seconds) == {"loop with the recurrent product", "loop without it",
+                            "float64 Gram matrix"}
+    assert all(value > 0 for value in seconds.values())
+    assert not list(tmp_path.iterdir())  # writes nothing
 
 
 def test_throughput_against_a_revision_adds_rows_and_registers_nothing(repo_root):
