@@ -17,6 +17,7 @@ compare layers within one run, not across runs.
 Usage:
     python benchmarks/step_profile.py --layers SimpleRNN,ctrnn
     python benchmarks/step_profile.py --layers LSTM,layer_norm_lstm --mode train --top 15
+    python benchmarks/step_profile.py --layers SimpleRNN,ctrnn --return-sequences
     python benchmarks/step_profile.py --quick --layers elman      # smoke test
 """
 
@@ -40,11 +41,12 @@ BUILTINS = {"SimpleRNN": keras.layers.SimpleRNN, "LSTM": keras.layers.LSTM,
             "GRU": keras.layers.GRU}
 
 
-def make_step(name, shape, mode):
+def make_step(name, shape, mode, return_sequences=False):
     """A no-argument function running one serving call or training step of the model."""
     layer_class = BUILTINS.get(name) or rnnzoo.get_layer(name)
     inputs = keras.Input((shape["timesteps"], shape["features"]), batch_size=shape["batch"])
-    model = keras.Model(inputs, layer_class(shape["units"])(inputs))
+    layer = layer_class(shape["units"], return_sequences=return_sequences)
+    model = keras.Model(inputs, layer(inputs))
     rng = np.random.default_rng(0)
     x = tf.constant(rng.standard_normal(
         (shape["batch"], shape["timesteps"], shape["features"])).astype("float32"))
@@ -94,6 +96,8 @@ def main(argv=None):
     parser.add_argument("--mode", choices=("serve", "train"), default="serve")
     parser.add_argument("--calls", type=int, default=3, help="traced calls per layer")
     parser.add_argument("--top", type=int, default=10, help="kernels printed per layer")
+    parser.add_argument("--return-sequences", action="store_true",
+                        help="the model returns every step's output, not only the last")
     parser.add_argument("--quick", action="store_true", help="tiny shapes, for a smoke test")
     args = parser.parse_args(argv)
     if args.calls < 1 or args.top < 1:
@@ -107,9 +111,10 @@ def main(argv=None):
     tf.config.threading.set_inter_op_parallelism_threads(1)
 
     print(f"# {args.mode}, B={shape['batch']} T={shape['timesteps']} D={shape['features']} "
-          f"H={shape['units']}, {args.calls} traced calls, TensorFlow {tf.__version__}")
+          f"H={shape['units']}, " + ("all steps' outputs, " if args.return_sequences else "")
+          + f"{args.calls} traced calls, TensorFlow {tf.__version__}")
     for name in names:
-        run = make_step(name, shape, args.mode)
+        run = make_step(name, shape, args.mode, args.return_sequences)
         for _ in range(3):  # trace, build and warm up outside the profile
             run()
         totals = kernel_times(run, args.calls)
