@@ -182,6 +182,20 @@ def part_jaeger(args):
 
 # ------------------------------------------------------------------ reservoirpy
 
+# Parts 2 and 3: reservoir size, training steps, washout and ridge penalty.
+UNITS, STEPS, WASHOUT, RIDGE = 500, 10000, 100, 1e-6
+CLOCKS = {"cpu": time.process_time, "wall": time.perf_counter}
+
+
+def timed_esn():
+    """The built reservoir that parts 2 and 3 time (its weights are given to reservoirpy)."""
+    from rnnzoo.layers import ESN
+
+    esn = ESN(UNITS, leak_rate=0.3, spectral_radius=1.25, input_scaling=1.0,
+              connectivity=0.1, seed=0, return_sequences=True)
+    esn(np.zeros((1, 2, 1), keras.config.floatx()))
+    return esn
+
 
 def part_reservoirpy(args):
     try:
@@ -193,18 +207,15 @@ def part_reservoirpy(args):
     import scipy.sparse
 
     from rnnzoo.data.dynamics import mackey_glass
-    from rnnzoo.layers import ESN
     from rnnzoo.training import fit_ridge_readout
 
-    units, steps, washout, ridge = 500, 10000, 100, 1e-6
+    units, steps, washout, ridge = UNITS, STEPS, WASHOUT, RIDGE
     series = mackey_glass(steps + 2001, 17, seed=0)
     series = ((series - series.mean()) / series.std()).astype(keras.config.floatx())
     x_train, y_train = series[:steps, None], series[1:steps + 1, None]
     x_test, y_test = series[steps:-1, None], series[steps + 1:, None]
 
-    esn = ESN(units, leak_rate=0.3, spectral_radius=1.25, input_scaling=1.0,
-              connectivity=0.1, seed=0, return_sequences=True)
-    esn(x_train[None, :2])
+    esn = timed_esn()
     kernel, recurrent, bias = (np.asarray(w, np.float64) for w in esn.get_weights())
 
     def ours():
@@ -225,7 +236,7 @@ def part_reservoirpy(args):
         return float(np.sqrt(np.mean((prediction[washout:] - truth[washout:]) ** 2))
                      / truth.std())
 
-    clock = {"cpu": time.process_time, "wall": time.perf_counter}[args.clock]
+    clock = CLOCKS[args.clock]
     runs = {"rnnzoo": ours, "reservoirpy (dense W)": lambda: theirs(False),
             "reservoirpy (sparse W)": lambda: theirs(True)}
     times = {name: [] for name in runs}
@@ -287,13 +298,8 @@ def part_floor(args):
     """
     import tensorflow as tf
 
-    from rnnzoo.layers import ESN
-
-    units, steps = 500, 10000
-    esn = ESN(units, leak_rate=0.3, spectral_radius=1.25, input_scaling=1.0,
-              connectivity=0.1, seed=0, return_sequences=True)
-    esn(np.zeros((1, 2, 1), keras.config.floatx()))
-    recurrent = tf.constant(np.asarray(esn.cell.recurrent_kernel))
+    units, steps = UNITS, STEPS
+    recurrent = tf.constant(np.asarray(timed_esn().cell.recurrent_kernel))
     drive = tf.constant(np.random.default_rng(0).standard_normal((steps, units)), recurrent.dtype)
 
     def loop(with_product):
@@ -310,8 +316,8 @@ def part_floor(args):
             return outputs.stack()
         return run
 
-    clock = {"cpu": time.process_time, "wall": time.perf_counter}[args.clock]
-    states = np.random.default_rng(1).standard_normal((steps - 100, units + 1))
+    clock = CLOCKS[args.clock]
+    states = np.random.default_rng(1).standard_normal((steps - WASHOUT, units + 1))
     runs = {"loop with the recurrent product": loop(True),
             "loop without it": loop(False)}
     times = {name: [] for name in [*runs, "float64 Gram matrix"]}
@@ -345,7 +351,7 @@ def main():
     parser.add_argument("--floatx", choices=("float32", "float64"), default="float64",
                         help="precision of the whole model (Jaeger used double precision)")
     parser.add_argument("--rounds", type=int, default=5)
-    parser.add_argument("--clock", choices=("cpu", "wall"), default="cpu",
+    parser.add_argument("--clock", choices=tuple(CLOCKS), default="cpu",
                         help="reservoirpy part: cpu (default), the process's CPU time "
                         "(all threads; other jobs on a busy machine do not inflate it), "
                         "or wall, elapsed time")

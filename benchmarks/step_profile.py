@@ -1,7 +1,8 @@
 """Where a recurrent layer's time step goes: the kernels TensorFlow runs, per step.
 
 Traces a few serving calls (`model(x, training=False)` in a `tf.function`)
-or training steps (`train_on_batch`) of `Input((T, D)) -> layer(H)` with the
+or training steps (`train_on_batch`) of `Input((T, D)) -> layer(H)`, the
+throughput benchmark's models (`throughput.Bench`, same shapes), with the
 TensorFlow profiler (`host_tracer_level=3`, one TensorFlow thread, no XLA, as
 `throughput.py` runs them) and prints, per layer, the kernels that took the
 most time: microseconds per time step and calls per time step, summed over
@@ -29,33 +30,11 @@ import tempfile
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
-import keras  # noqa: E402
-import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 import rnnzoo  # noqa: E402
-
-FULL = {"batch": 64, "timesteps": 100, "features": 32, "units": 128}
-QUICK = {"batch": 4, "timesteps": 5, "features": 3, "units": 8}
-BUILTINS = {"SimpleRNN": keras.layers.SimpleRNN, "LSTM": keras.layers.LSTM,
-            "GRU": keras.layers.GRU}
-
-
-def make_step(name, shape, mode, return_sequences=False):
-    """A no-argument function running one serving call or training step of the model."""
-    layer_class = BUILTINS.get(name) or rnnzoo.get_layer(name)
-    inputs = keras.Input((shape["timesteps"], shape["features"]), batch_size=shape["batch"])
-    layer = layer_class(shape["units"], return_sequences=return_sequences)
-    model = keras.Model(inputs, layer(inputs))
-    rng = np.random.default_rng(0)
-    x = tf.constant(rng.standard_normal(
-        (shape["batch"], shape["timesteps"], shape["features"])).astype("float32"))
-    if mode == "serve":
-        forward = tf.function(lambda x: model(x, training=False), jit_compile=False)
-        return lambda: forward(x)
-    model.compile(optimizer=keras.optimizers.SGD(1e-4), loss="mse", jit_compile=False)
-    y = np.zeros(model.output_shape, "float32")
-    return lambda: model.train_on_batch(x, y)
+# The models, shapes and layer arguments of the throughput benchmark (same folder).
+from throughput import BUILTINS, FULL, QUICK, Bench  # noqa: E402
 
 
 def kernel_times(run, calls):
@@ -106,7 +85,7 @@ def main(argv=None):
     unknown = [n for n in names if n not in BUILTINS and n not in rnnzoo.list_layers()]
     if unknown:
         parser.error(f"unknown layers {unknown}; use {sorted(BUILTINS)} or zoo registry names")
-    shape = QUICK if args.quick else FULL
+    shape = dict(QUICK if args.quick else FULL, return_sequences=args.return_sequences)
     tf.config.threading.set_intra_op_parallelism_threads(1)
     tf.config.threading.set_inter_op_parallelism_threads(1)
 
@@ -114,7 +93,8 @@ def main(argv=None):
           f"H={shape['units']}, " + ("all steps' outputs, " if args.return_sequences else "")
           + f"{args.calls} traced calls, TensorFlow {tf.__version__}")
     for name in names:
-        run = make_step(name, shape, args.mode, args.return_sequences)
+        bench = Bench(name, shape, 0)
+        run = bench.serve if args.mode == "serve" else bench.train
         for _ in range(3):  # trace, build and warm up outside the profile
             run()
         totals = kernel_times(run, args.calls)

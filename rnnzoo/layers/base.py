@@ -257,8 +257,11 @@ class ZooCell(keras.layers.Layer):
     can_lag_output = False
 
     def output_of_states(self, states):
-        """The step's output computed from its new `states` (with `can_lag_output`)."""
-        raise NotImplementedError(f"{type(self).__name__} does not lag its output.")
+        """The step's output from its new `states`, for `can_lag_output` cells.
+
+        Default: the activation of the first state (the CTRNN's `sigma(x_t)`).
+        """
+        return self.activation(states[0])
 
     def get_initial_state(self, batch_size=None):
         sizes = self.state_size if isinstance(self.state_size, (list, tuple)) else [self.state_size]
@@ -399,9 +402,7 @@ class ZooRNN(keras.layers.RNN):
         # Only the last output is kept and, without a mask, it is the output
         # of the final state: a cell that can lag its output skips forming it
         # at every step (see `ZooCell.can_lag_output`).
-        lag = getattr(self.cell, "can_lag_output", False) and (
-            mask is None and not self.return_sequences
-        )
+        lag = self.cell.can_lag_output and mask is None and not self.return_sequences
         with holding_loop_constants([self.cell]), lagging_output(self.cell, lag):
             last_output, outputs, states = super().inner_loop(
                 sequences, initial_state, mask, training=training

@@ -159,10 +159,7 @@ class CTRNNCell(ZooCell):
         constants["bias"] = self.bias * scale if self.use_bias else None
         return constants
 
-    can_lag_output = True
-
-    def output_of_states(self, states):
-        return self.activation(states[0])
+    can_lag_output = True  # its output is sigma(x_t), see `ZooCell.output_of_states`
 
     def call(self, inputs, states, training=False):
         potential = states[0]
@@ -378,10 +375,7 @@ class MTRNNCell(ZooCell):
             "bias": self.bias * self.rate if self.use_bias else None,
         }
 
-    can_lag_output = True
-
-    def output_of_states(self, states):
-        return self.activation(states[0])
+    can_lag_output = True  # its output is sigma(x_t), see `ZooCell.output_of_states`
 
     def call(self, inputs, states, training=False):
         potential = states[0]
