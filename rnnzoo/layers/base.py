@@ -125,7 +125,9 @@ class ZooCell(keras.layers.Layer):
 
     A cell whose output is a function of its new state that the next step
     computes again (the CTRNN's `sigma(x_t)`) may set `can_lag_output` and
-    implement `output_of_states`; see the comment at `can_lag_output`.
+    implement `output_of_states`; see the comment at `can_lag_output`. A
+    cell whose step starts with work on its input alone may set
+    `prepares_inputs`; see the comment there.
 
     Args:
         units: int, the number of hidden units.
@@ -196,6 +198,7 @@ class ZooCell(keras.layers.Layer):
         # Set by ZooRNN around its time loop (see `step_constants`); not tracked.
         object.__setattr__(self, "_hoisted", None)
         object.__setattr__(self, "_lagging_output", False)  # see `can_lag_output`
+        object.__setattr__(self, "_inputs_prepared", False)  # see `prepares_inputs`
         # 1 for a layer running backwards: Bidirectional copies the config
         # (seed included), and both directions must not start identical.
         self.seed_stream = 0
@@ -263,6 +266,23 @@ class ZooCell(keras.layers.Layer):
         """
         return self.activation(states[0])
 
+    # A cell whose step starts by transforming its input alone (neither the
+    # state nor the step's position enters: the LN-LSTM's per-example input
+    # scale) can set this and implement `prepare_inputs`: `ZooRNN` (and a
+    # `StackedRNN`, for its first cell) then applies it to the whole sequence
+    # before the loop, a few batched ops in place of as many per step, and
+    # the step reads its input through `step_inputs`. A bare cell prepares
+    # each step's input itself; the numbers are the same either way.
+    prepares_inputs = False
+
+    def prepare_inputs(self, inputs):
+        """The transformed input, for `prepares_inputs` cells; any leading axes."""
+        return inputs
+
+    def step_inputs(self, inputs):
+        """`inputs` as prepared: by the running `ZooRNN` before its loop, else here."""
+        return inputs if self._inputs_prepared else self.prepare_inputs(inputs)
+
     def get_initial_state(self, batch_size=None):
         sizes = self.state_size if isinstance(self.state_size, (list, tuple)) else [self.state_size]
         return [ops.zeros((batch_size, size), dtype=self.compute_dtype) for size in sizes]
@@ -300,6 +320,19 @@ def holding_loop_constants(cells):
     finally:
         for cell in zoo_cells:
             object.__setattr__(cell, "_hoisted", None)
+
+
+@contextlib.contextmanager
+def preparing_inputs(cell, prepared):
+    """Tells `cell` that its step inputs come prepared while the block runs (if `prepared`)."""
+    if not prepared:
+        yield
+        return
+    object.__setattr__(cell, "_inputs_prepared", True)
+    try:
+        yield
+    finally:
+        object.__setattr__(cell, "_inputs_prepared", False)
 
 
 @contextlib.contextmanager
@@ -401,9 +434,15 @@ class ZooRNN(keras.layers.RNN):
         # sequence costs more to slice and to differentiate than it saves.)
         # Only the last output is kept and, without a mask, it is the output
         # of the final state: a cell that can lag its output skips forming it
-        # at every step (see `ZooCell.can_lag_output`).
+        # at every step (see `ZooCell.can_lag_output`). Work on the input
+        # alone, beside the projection, is done for all steps at once
+        # (`ZooCell.prepares_inputs`).
         lag = self.cell.can_lag_output and mask is None and not self.return_sequences
-        with holding_loop_constants([self.cell]), lagging_output(self.cell, lag):
+        prepare = self.cell.prepares_inputs
+        with holding_loop_constants([self.cell]), lagging_output(self.cell, lag), \
+                preparing_inputs(self.cell, prepare):
+            if prepare:
+                sequences = self.cell.prepare_inputs(sequences)
             last_output, outputs, states = super().inner_loop(
                 sequences, initial_state, mask, training=training
             )

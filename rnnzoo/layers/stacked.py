@@ -2,7 +2,13 @@
 
 import keras
 
-from rnnzoo.layers.base import ZooCell, ZooRNN, holding_loop_constants, serializable
+from rnnzoo.layers.base import (
+    ZooCell,
+    ZooRNN,
+    holding_loop_constants,
+    preparing_inputs,
+    serializable,
+)
 
 _OWNER = "StackedRNN"
 
@@ -119,8 +125,13 @@ class StackedRNN(keras.layers.RNN):
         # Every zoo cell's loop constants are computed once per call, around
         # `call` rather than `inner_loop`: for a stack, Keras also runs the
         # cells once before the loop (for dropout masks), and that pass uses
-        # them too.
-        with holding_loop_constants(self.cell.cells):
+        # them too. The first cell sees the sequence itself, so it may
+        # prepare it before the loop (`ZooCell.prepares_inputs`).
+        first = self.cell.cells[0]
+        prepare = isinstance(first, ZooCell) and first.prepares_inputs
+        with holding_loop_constants(self.cell.cells), preparing_inputs(first, prepare):
+            if prepare:
+                sequences = first.prepare_inputs(sequences)
             return super().call(
                 sequences, initial_state=initial_state, mask=mask, training=training
             )

@@ -245,6 +245,61 @@ def test_identity_normalisation_equals_keras_lstm(rng, monkeypatch):
     assert_same_run(layer(x), expected)
 
 
+def test_layer_norm_prepares_inputs_once_per_call(rng):
+    # `ZooRNN` scales the whole input sequence before its time loop
+    # (`ZooCell.prepares_inputs`); a bare cell in a plain `keras.layers.RNN`,
+    # or in a stack, scales each step's input. Same outputs and gradients.
+    import tensorflow as tf
+
+    from rnnzoo.layers import StackedRNN
+
+    x = tf.constant(ref.inputs(rng))
+    mask = tf.constant(np.arange(TIME)[None, :] < np.arange(TIME - BATCH, TIME)[:, None])
+    for go_backwards in (False, True):
+        layer = LayerNormLSTM(UNITS, return_sequences=True, go_backwards=go_backwards, seed=3)
+        layer(x)
+        plain = keras.layers.RNN(layer.cell, return_sequences=True, go_backwards=go_backwards)
+        ranks = []
+        prepare_inputs = layer.cell.prepare_inputs
+
+        def spy(inputs):
+            ranks.append(len(inputs.shape))
+            return prepare_inputs(inputs)
+
+        layer.cell.prepare_inputs = spy
+        results = []
+        for run in (layer, plain):
+            with tf.GradientTape() as tape:
+                tape.watch(x)
+                out = run(x, mask=mask)
+                loss = tf.reduce_sum(out * tf.cos(tf.range(UNITS, dtype=out.dtype)))
+            results.append([out, *tape.gradient(loss, [x, *layer.trainable_weights])])
+        # The layer's whole sequence, then the plain loop's steps (Keras'
+        # TensorFlow loop also calls the step once for the output's shape).
+        assert ranks == [3] + [2] * (TIME + 1), ranks
+        for prepared, stepped in zip(*results):
+            np.testing.assert_allclose(prepared, stepped, rtol=1e-5, atol=1e-5)
+        del layer.cell.prepare_inputs
+    # In a stack the first cell sees the sequence and prepares it; the second
+    # sees the first one's outputs step by step and prepares each.
+    stack = StackedRNN([LayerNormLSTM(UNITS), LayerNormLSTM(UNITS)], return_sequences=True)
+    stack(x)
+    layers = [LayerNormLSTM(UNITS, return_sequences=True) for _ in range(2)]
+    for cell, single in zip(stack.cell.cells, layers):
+        single(x if single is layers[0] else layers[0](x))
+        single.set_weights(cell.get_weights())
+    expected = layers[1](layers[0](x, mask=mask), mask=mask)
+    found = {}
+    for index, cell in enumerate(stack.cell.cells):
+        found[index] = []
+        prepare = cell.prepare_inputs
+        cell.prepare_inputs = lambda inputs, seen=found[index], prepare=prepare: (
+            seen.append(len(inputs.shape)) or prepare(inputs))
+    np.testing.assert_allclose(stack(x, mask=mask), expected, rtol=1e-5, atol=1e-5)
+    # (Keras also runs a stack's cells once before its loop, see StackedRNN.call.)
+    assert found[0] == [3] and found[1] == [2] * (TIME + 2), found
+
+
 @pytest.mark.parametrize("cls", [PeepholeLSTM, LayerNormLSTM, LSTM])
 def test_weight_layout_and_unit_forget_bias(cls):
     layer = cls(UNITS, bias_initializer="zeros")
