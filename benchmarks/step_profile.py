@@ -18,6 +18,7 @@ compare layers within one run, not across runs.
 Usage:
     python benchmarks/step_profile.py --layers SimpleRNN,ctrnn
     python benchmarks/step_profile.py --layers LSTM,layer_norm_lstm --mode train --top 15
+    python benchmarks/step_profile.py --layers "LSTM(346),second_order" --mode train
     python benchmarks/step_profile.py --layers SimpleRNN,ctrnn --return-sequences
     python benchmarks/step_profile.py --quick --layers elman      # smoke test
 """
@@ -34,7 +35,7 @@ import tensorflow as tf  # noqa: E402
 
 import rnnzoo  # noqa: E402
 # The models, shapes and layer arguments of the throughput benchmark (same folder).
-from throughput import BUILTINS, FULL, QUICK, Bench  # noqa: E402
+from throughput import BUILTINS, FULL, QUICK, Bench, is_reference  # noqa: E402
 
 
 def kernel_times(run, calls):
@@ -82,9 +83,11 @@ def main(argv=None):
     if args.calls < 1 or args.top < 1:
         parser.error("--calls and --top must be >= 1")
     names = [n.strip() for n in args.layers.split(",") if n.strip()]
-    unknown = [n for n in names if n not in BUILTINS and n not in rnnzoo.list_layers()]
+    unknown = [n for n in names if n not in BUILTINS and n not in rnnzoo.list_layers()
+               and not (is_reference(n) and n.endswith(")") and n.split("(")[1][:-1].isdigit())]
     if unknown:
-        parser.error(f"unknown layers {unknown}; use {sorted(BUILTINS)} or zoo registry names")
+        parser.error(f"unknown layers {unknown}; use {sorted(BUILTINS)}, a sized "
+                     "reference such as 'LSTM(346)', or zoo registry names")
     shape = dict(QUICK if args.quick else FULL, return_sequences=args.return_sequences)
     tf.config.threading.set_intra_op_parallelism_threads(1)
     tf.config.threading.set_inter_op_parallelism_threads(1)

@@ -35,9 +35,10 @@ def test_throughput_quick_prints_a_row(repo_root, tmp_path):
     rows = table_rows(out)
     assert set(rows) == {"SimpleRNN", "LSTM", "GRU", "elman", "gru"}
     cells = rows["elman"]
-    assert len(cells) == 11
+    assert len(cells) == 12
+    assert cells[2] == "line"  # elman has SimpleRNN's MACs: on the references' line
     assert cells[-1] in ("yes", "**no**")
-    assert all(float(cells[i].split()[0]) > 0 for i in range(1, 10))
+    assert all(float(cells[i].split()[0]) > 0 for i in (1, *range(3, 11)))
     # The zoo's `gru` is Keras' own layer: the target for zoo cells does not apply.
     assert rows["gru"][-1] == "(Keras' GRU)"
     assert not list(tmp_path.iterdir())  # writes nothing
@@ -49,8 +50,40 @@ def test_throughput_under_xla_prints_a_row(repo_root, tmp_path):
     assert code == 0, err[-2000:]
     assert "XLA (jit_compile=True)" in out
     cells = table_rows(out)["ctrnn"]
-    assert len(cells) == 11 and all(float(cells[i].split()[0]) > 0 for i in range(1, 10))
+    assert len(cells) == 12 and all(float(cells[i].split()[0]) > 0 for i in range(3, 11))
     assert not list(tmp_path.iterdir())  # writes nothing
+
+
+def test_throughput_times_a_sized_built_in_outside_the_references(repo_root, tmp_path):
+    # IndRNN has fewer MACs than SimpleRNN(H): it is compared with a
+    # SimpleRNN of its own MACs, timed in its blocks and shown as a reference.
+    code, out, err = run_script(repo_root, tmp_path, "throughput.py", "--quick", "--rounds", "1",
+                                "--repeats", "1", "--layers", "indrnn,elman")
+    assert code == 0, err[-2000:]
+    rows = table_rows(out)
+    # Quick shape B=4, D=3, H=8: IndRNN has 4*3*8 = 96 MACs per step,
+    # SimpleRNN(4) 4*(3*4 + 4*4) = 112 (SimpleRNN(3): 72).
+    assert rows["indrnn"][2] == "SimpleRNN(4)" and rows["elman"][2] == "line"
+    assert rows["SimpleRNN(4)"][-1] == "(reference)" and rows["SimpleRNN(4)"][1] == "0.000112"
+    assert all(float(rows["indrnn"][i].split()[0]) > 0 for i in range(3, 11))
+    assert not list(tmp_path.iterdir())  # writes nothing
+
+
+def test_sized_built_ins_match_the_cells_macs(repo_root):
+    sys.path.insert(0, str(repo_root / "benchmarks"))
+    try:
+        import throughput
+    finally:
+        sys.path.remove(str(repo_root / "benchmarks"))
+    full = throughput.FULL  # B=64, D=32, H=128: SimpleRNN 1,310,720 MACs, LSTM 4x that
+    simple, lstm = 64 * (32 * 128 + 128**2), 4 * 64 * (32 * 128 + 128**2)
+    assert throughput.sized_name(64 * 32 * 128, full, simple, lstm) == "SimpleRNN(50)"
+    assert throughput.sized_name(64 * 128 * 32 * 128, full, simple, lstm) == "LSTM(346)"
+    for inside in (simple, lstm, (simple + lstm) / 2):
+        assert throughput.sized_name(inside, full, simple, lstm) is None
+    assert throughput.sized_name(1, full, simple, lstm) == "SimpleRNN(1)"
+    layer = throughput.make_layer("LSTM(346)", 128, return_sequences=True)
+    assert layer.units == 346 and layer.return_sequences
 
 
 def test_stacked_loop_quick_prints_a_row(repo_root, tmp_path):
@@ -66,7 +99,7 @@ def test_stacked_loop_quick_prints_a_row(repo_root, tmp_path):
 
 def test_step_profile_quick_prints_kernels(repo_root, tmp_path):
     code, out, err = run_script(repo_root, tmp_path, "step_profile.py", "--quick",
-                                "--layers", "SimpleRNN,elman", "--calls", "1", "--top", "5",
+                                "--layers", "SimpleRNN(4),elman", "--calls", "1", "--top", "5",
                                 "--return-sequences")
     assert code == 0, err[-2000:]
     assert "all steps' outputs" in out
