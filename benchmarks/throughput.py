@@ -57,9 +57,10 @@ shrink). So there the built-in of equal MACs is built and timed instead: a
 number of units whose MACs come nearest the cell's (`indrnn` at H=128 gets
 `SimpleRNN(50)`, 0.1% more MACs). It is timed in the same blocks as the
 cell, gets a row of its own (its ratio there is to the extrapolated line,
-which shows how far the line would be off), and the column "equal-FLOPs
-reference" names it ("line" for the interpolation). The issue's target is a ratio of at
-most 1.1 to that line, for serving and for training, for every zoo cell.
+never taken below half the faster built-in, which shows how far the line
+would be off), and the column "equal-FLOPs reference" names it ("line" for
+the interpolation). The issue's target is a ratio of at most 1.1 to that
+reference, for serving and for training, for every zoo cell.
 The zoo's `lstm` and `gru` are Keras' own layers under zoo names (the issue
 asks for exactly that): their cells are built-ins, so their verdict reads
 "(Keras' LSTM)" / "(Keras' GRU)" and their ratios show the noise and where
