@@ -9,12 +9,6 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
 
-def pytest_collection_modifyitems(config, items):
-    # The `slow` tests first (otherwise in collection order): under pytest-xdist
-    # a long test handed out last keeps one worker busy while the other idles.
-    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
-
-
 @pytest.fixture
 def rng():
     return np.random.default_rng(1234)

@@ -7,9 +7,6 @@ import sys
 
 import pytest
 
-# Each runs a script in a subprocess (TensorFlow imported anew): 10 to 25 s.
-pytestmark = pytest.mark.slow
-
 
 def run_script(repo_root, tmp_path, script, *args):
     """Runs `benchmarks/<script>` with `args` in an empty folder: (return code, stdout, stderr)."""

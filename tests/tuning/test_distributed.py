@@ -19,8 +19,6 @@ import sys
 import textwrap
 import time
 
-import pytest
-
 RECIPE = """
 name: distributed_search.unittest
 seed: 1
@@ -75,7 +73,6 @@ def setup(tmp_path, trials, epochs):
     return recipe, tmp_path / "out", free_port()
 
 
-@pytest.mark.slow
 def test_chief_and_two_workers_finish_every_trial(tmp_path):
     recipe, out, port = setup(tmp_path, trials=3, epochs=1)
     workers = [start(f"tuner{i}", recipe, out, port, tmp_path / f"tuner{i}.log")
@@ -96,7 +93,6 @@ def test_chief_and_two_workers_finish_every_trial(tmp_path):
         assert "finished" in open(worker.log).read()
 
 
-@pytest.mark.slow
 def test_a_dead_worker_does_not_hang_the_chief(tmp_path):
     # A long trial (many epochs) that the worker never finishes: it is killed mid-trial.
     recipe, out, port = setup(tmp_path, trials=2, epochs=500)
