@@ -18,7 +18,7 @@ import rnnzoo  # noqa: E402
 from rnnzoo.data.ucr import load_ucr  # noqa: E402
 
 
-def main(epochs=60, out="tutorial1_out"):
+def main(epochs=60, out="tutorial1_out", units=32):
     train, test = load_ucr("ItalyPowerDemand", "train"), load_ucr("ItalyPowerDemand", "test")
     print(f"train {train.x.shape}, test {test.x.shape}, classes {train.class_names}")
 
@@ -27,7 +27,7 @@ def main(epochs=60, out="tutorial1_out"):
         keras.utils.set_random_seed(0)
         # Jordan networks feed their output layer back, so they need its size.
         extra = {"output_units": 8} if name == "jordan" else {}
-        backbone = rnnzoo.get_layer(name)(32, **extra)
+        backbone = rnnzoo.get_layer(name)(units, **extra)
         model = rnnzoo.tasks.SequenceClassifier(
             backbone, num_classes=len(train.class_names), input_shape=(None, 1), dropout=0.1
         )
@@ -50,5 +50,6 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--epochs", type=int, default=60)
     parser.add_argument("--out", default="tutorial1_out")
+    parser.add_argument("--units", type=int, default=32, help="hidden units of every backbone")
     args = parser.parse_args()
-    main(args.epochs, args.out)
+    main(args.epochs, args.out, args.units)
