@@ -61,12 +61,18 @@ def test_throughput_under_xla_prints_a_row(repo_root, tmp_path):
     assert not list(tmp_path.iterdir())  # writes nothing
 
 
-def test_sized_built_ins_match_the_cells_macs(repo_root):
+@pytest.fixture
+def throughput(repo_root):
+    """`benchmarks/throughput.py` imported as a module."""
     sys.path.insert(0, str(repo_root / "benchmarks"))
     try:
         import throughput
     finally:
         sys.path.remove(str(repo_root / "benchmarks"))
+    return throughput
+
+
+def test_sized_built_ins_match_the_cells_macs(throughput):
     full = throughput.FULL  # B=64, D=32, H=128: SimpleRNN 1,310,720 MACs, LSTM 4x that
     simple, lstm = 64 * (32 * 128 + 128**2), 4 * 64 * (32 * 128 + 128**2)
     assert throughput.sized_name(64 * 32 * 128, full, simple, lstm) == "SimpleRNN(50)"
@@ -120,7 +126,7 @@ def test_esn_floor_prints_the_two_costs(repo_root, tmp_path):
     assert not list(tmp_path.iterdir())  # writes nothing
 
 
-def test_throughput_against_a_revision_adds_rows_and_registers_nothing(repo_root):
+def test_throughput_against_a_revision_adds_rows_and_registers_nothing(throughput):
     # `--against REV` loads a layer's module as it was at REV (here HEAD) next
     # to today's; nothing may be registered with the zoo or with Keras.
     import keras
@@ -128,11 +134,6 @@ def test_throughput_against_a_revision_adds_rows_and_registers_nothing(repo_root
 
     import rnnzoo
 
-    sys.path.insert(0, str(repo_root / "benchmarks"))
-    try:
-        import throughput
-    finally:
-        sys.path.remove(str(repo_root / "benchmarks"))
     today = rnnzoo.get_layer("elman")  # imports the layer module (rnnzoo loads it lazily)
     assert keras.saving.get_registered_object("rnnzoo>Elman") is today
     rows = throughput.load_earlier(["elman"], "HEAD")

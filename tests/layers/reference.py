@@ -237,28 +237,33 @@ def adding_problem(rng, count, time):
     return np.stack([values, markers], axis=-1), np.sum(values * markers, 1, keepdims=True)
 
 
-def assert_layer_equals_bare_cell(layer, x):
+def assert_layer_equals_bare_cell(layer, x, mask=None):
     """A built `ZooRNN` (return_sequences=True) and its bare cell in a plain
-    `keras.layers.RNN` give the same outputs and gradients.
+    `keras.layers.RNN` (running the same direction) give the same outputs
+    and gradients (input and weights), under `mask` if given.
 
     The layer computes its cell's loop constants once per call, outside the
-    time loop; the bare cell computes them at every step.
+    time loop (and prepares its input there, `ZooCell.prepares_inputs`); the
+    bare cell does both at every step.
     """
     import keras
     import tensorflow as tf
 
-    plain = keras.layers.RNN(layer.cell, return_sequences=True)
+    plain = keras.layers.RNN(layer.cell, return_sequences=True, go_backwards=layer.go_backwards)
+    x = tf.constant(x)
     weights = layer.trainable_weights
+    names = ["input"] + [w.path for w in weights]
     results = []
     for run in (layer, plain):
         with tf.GradientTape() as tape:
-            out = run(x)
+            tape.watch(x)
+            out = run(x, mask=mask)
             loss = tf.reduce_sum(out * tf.cos(tf.range(out.shape[-1], dtype=out.dtype)))
-        results.append((out, tape.gradient(loss, weights)))
+        results.append((out, tape.gradient(loss, [x, *weights])))
     np.testing.assert_allclose(results[0][0], results[1][0], atol=1e-5)
-    for a, b, w in zip(results[0][1], results[1][1], weights):
-        assert a is not None, w.path
-        np.testing.assert_allclose(a, b, atol=1e-4, err_msg=w.path)
+    for a, b, name in zip(results[0][1], results[1][1], names):
+        assert a is not None, name
+        np.testing.assert_allclose(a, b, atol=1e-4, err_msg=name)
 
 
 def assert_lagged_output_equals_bare_cell(make_layer, rng):
