@@ -83,8 +83,8 @@ def main(argv=None):
     if args.calls < 1 or args.top < 1:
         parser.error("--calls and --top must be >= 1")
     names = [n.strip() for n in args.layers.split(",") if n.strip()]
-    unknown = [n for n in names if n not in BUILTINS and n not in rnnzoo.list_layers()
-               and not (is_reference(n) and n.endswith(")") and n.split("(")[1][:-1].isdigit())]
+    unknown = [n for n in names
+               if n not in BUILTINS and n not in rnnzoo.list_layers() and not is_reference(n)]
     if unknown:
         parser.error(f"unknown layers {unknown}; use {sorted(BUILTINS)}, a sized "
                      "reference such as 'LSTM(346)', or zoo registry names")

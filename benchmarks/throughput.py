@@ -192,12 +192,26 @@ def sized_name(macs, shape, simple_macs, lstm_macs):
     return f"{kind}({units})"
 
 
+def parse_sized(name):
+    """`(kind, units)` of a sized reference's row name ("LSTM(346)"), else None."""
+    kind, _, rest = name.partition("(")
+    if kind in REFERENCES and rest.endswith(")") and rest[:-1].isdigit():
+        return kind, int(rest[:-1])
+    return None
+
+
+def is_reference(name):
+    """SimpleRNN, LSTM and the sized references ("SimpleRNN(50)")."""
+    return name in REFERENCES or parse_sized(name) is not None
+
+
 def make_layer(name, units, return_sequences=False):
     if name in BUILTINS:
         return BUILTINS[name](units, return_sequences=return_sequences)
-    if name.endswith(")") and name.split("(")[0] in REFERENCES:  # a sized reference
-        kind, size = name[:-1].split("(")
-        return REFERENCES[kind](int(size), return_sequences=return_sequences)
+    sized = parse_sized(name)
+    if sized:
+        kind, size = sized
+        return REFERENCES[kind](size, return_sequences=return_sequences)
     zoo_name = name.split("@")[0]
     extra = {k: units if v == "H" else v for k, v in EXTRA_ARGS.get(zoo_name, {}).items()}
     cls = EARLIER[name] if name in EARLIER else rnnzoo.get_layer(name)
@@ -346,11 +360,6 @@ def measure(names, shape, rounds, repeats, warmup, seed=0):
                         best[i] = min(best[i], timed(getattr(group[i], mode)))
                 blocks[name][mode].append(tuple(best))
     return benches, sized, blocks
-
-
-def is_reference(name):
-    """SimpleRNN, LSTM and the sized references ("SimpleRNN(50)")."""
-    return name.split("(")[0] in REFERENCES
 
 
 def summarise(benches, sized, blocks):

@@ -323,14 +323,19 @@ def holding_loop_constants(cells):
 
 
 @contextlib.contextmanager
-def preparing_inputs(cell, prepared):
-    """Tells `cell` that its step inputs come prepared while the block runs (if `prepared`)."""
-    if not prepared:
-        yield
+def preparing_inputs(cell, sequences):
+    """Yields `sequences` as `cell` prepares them (`ZooCell.prepares_inputs`)
+    and tells the cell, while the block runs, that its step inputs come
+    prepared; other cells get `sequences` unchanged. Enter it inside
+    `holding_loop_constants`: the preparation may read loop constants.
+    """
+    if not (isinstance(cell, ZooCell) and cell.prepares_inputs):
+        yield sequences
         return
+    prepared = cell.prepare_inputs(sequences)
     object.__setattr__(cell, "_inputs_prepared", True)
     try:
-        yield
+        yield prepared
     finally:
         object.__setattr__(cell, "_inputs_prepared", False)
 
@@ -438,11 +443,8 @@ class ZooRNN(keras.layers.RNN):
         # alone, beside the projection, is done for all steps at once
         # (`ZooCell.prepares_inputs`).
         lag = self.cell.can_lag_output and mask is None and not self.return_sequences
-        prepare = self.cell.prepares_inputs
         with holding_loop_constants([self.cell]), lagging_output(self.cell, lag), \
-                preparing_inputs(self.cell, prepare):
-            if prepare:
-                sequences = self.cell.prepare_inputs(sequences)
+                preparing_inputs(self.cell, sequences) as sequences:
             last_output, outputs, states = super().inner_loop(
                 sequences, initial_state, mask, training=training
             )

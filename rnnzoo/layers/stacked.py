@@ -127,11 +127,8 @@ class StackedRNN(keras.layers.RNN):
         # cells once before the loop (for dropout masks), and that pass uses
         # them too. The first cell sees the sequence itself, so it may
         # prepare it before the loop (`ZooCell.prepares_inputs`).
-        first = self.cell.cells[0]
-        prepare = isinstance(first, ZooCell) and first.prepares_inputs
-        with holding_loop_constants(self.cell.cells), preparing_inputs(first, prepare):
-            if prepare:
-                sequences = first.prepare_inputs(sequences)
+        with holding_loop_constants(self.cell.cells), \
+                preparing_inputs(self.cell.cells[0], sequences) as sequences:
             return super().call(
                 sequences, initial_state=initial_state, mask=mask, training=training
             )
