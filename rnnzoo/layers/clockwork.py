@@ -1,5 +1,6 @@
 """Clockwork RNN: a hierarchical multi-rate RNN whose slower modules update less often."""
 
+import collections
 import math
 
 import numpy as np
@@ -44,6 +45,8 @@ class ClockworkRNNCell(ZooCell):
     schedule repeats with it), so it stays small and exact. Because it is a
     state, masked steps do not advance it, `go_backwards` starts the clock at
     the first step processed, and `stateful` layers resume the schedule.
+    A `ClockworkRNN` layer works the schedule out for the whole sequence
+    before its time loop (`schedule`); a bare cell counts step by step.
     All modules are computed at every step and the inactive ones discarded,
     which keeps the step a few dense ops (no speed-up from skipped modules).
 
@@ -75,6 +78,9 @@ class ClockworkRNNCell(ZooCell):
         self.cycle = math.lcm(*self.periods)
         self.state_size = [self.units, 1]
         self.output_size = self.units
+        # Set by `ClockworkRNN` around its time loop: the inputs carry the
+        # tick flags and the step index is not advanced (see `schedule`).
+        object.__setattr__(self, "_scheduled", False)
 
     def build(self, input_shape):
         super().build(input_shape)
@@ -101,24 +107,66 @@ class ClockworkRNNCell(ZooCell):
             **self.read_weights("kernel", "bias"),
         }
 
+    def schedule(self, start_step, mask, timesteps, go_backwards=False):
+        """The clock for a whole sequence at once, before the time loop.
+
+        The step index is a counter of the unmasked steps processed, so its
+        value at every step follows from the start and the mask alone:
+        `t_k = t_0 + (unmasked steps processed before k)`. Returns the
+        `(batch, timesteps, units)` boolean flags of the units that tick at
+        each step (in the order of the sequence as given, also for
+        `go_backwards`) and the final step index `(batch, 1)`.
+        """
+        if mask is None:
+            counts = ops.ones((ops.shape(start_step)[0], timesteps), self.compute_dtype)
+        else:
+            counts = ops.cast(mask, self.compute_dtype)
+        if go_backwards:
+            counts = ops.flip(counts, axis=1)
+        before = ops.cumsum(counts, axis=1) - counts
+        ticks = ops.cast(ops.mod(start_step + before, float(self.cycle)), "int32")
+        active = ops.take(self.clock_table, ticks, axis=0)
+        if go_backwards:
+            active = ops.flip(active, axis=1)
+        final_step = ops.mod(start_step + ops.sum(counts, axis=1, keepdims=True), float(self.cycle))
+        return active, ops.stop_gradient(final_step)
+
     def call(self, inputs, states, training=False):
         hidden, step = states
+        if self._scheduled:
+            # `ClockworkRNN` pairs each step's input with its tick flags.
+            inputs, active = inputs
+        else:
+            # One table lookup per example instead of `t mod T_i == 0` per unit.
+            tick = ops.cast(ops.mod(ops.reshape(step, (-1,)), float(self.cycle)), "int32")
+            active = ops.take(self.clock_table, tick, axis=0)  # (batch, units)
+            # The clock carries no gradient; cutting it keeps the backward loop lean.
+            step = ops.stop_gradient(ops.mod(step + 1.0, float(self.cycle)))
         constants = self.step_constants()
-        pre = ops.matmul(inputs, constants["kernel"]) + ops.matmul(hidden, constants["recurrent"])
+        # Summed in the order TensorFlow fuses: `x W + b` is one kernel.
+        pre = ops.matmul(inputs, constants["kernel"])
         if self.use_bias:
             pre = ops.add(pre, constants["bias"])
-        # One table lookup per example instead of `t mod T_i == 0` per unit.
-        tick = ops.cast(ops.mod(ops.reshape(step, (-1,)), float(self.cycle)), "int32")
-        active = ops.take(self.clock_table, tick, axis=0)  # (batch, units)
+        pre = pre + ops.matmul(hidden, constants["recurrent"])
         hidden = ops.where(active, self.activation(pre), hidden)
-        # The clock carries no gradient; cutting it keeps the backward loop lean.
-        step = ops.stop_gradient(ops.mod(step + 1.0, float(self.cycle)))
         return hidden, [hidden, step]
 
     def get_config(self):
         config = super().get_config()
         config["periods"] = list(self.periods)
         return config
+
+
+class _Scheduled(collections.namedtuple("_Scheduled", ["inputs", "active"])):
+    """The input sequence and its tick flags, stepped through together.
+
+    `keras.layers.RNN` steps through nested inputs, and reads the number of
+    steps from `sequences.shape[1]`, which this forwards.
+    """
+
+    @property
+    def shape(self):
+        return self.inputs.shape
 
 
 @zoo_layer("hierarchical", aliases=("clockwork_rnn",))
@@ -171,6 +219,25 @@ class ClockworkRNN(ZooRNN):
     """
 
     cell_class = ClockworkRNNCell
+
+    def inner_loop(self, sequences, initial_state, mask, training=False):
+        # The whole schedule is known before the loop (`ClockworkRNNCell.
+        # schedule`): the tick flags ride along with the input, the step
+        # index stays put inside the loop and is set once after it, which
+        # takes the counter's update, wrap and look-up out of every step.
+        hidden, start_step = initial_state
+        active, final_step = self.cell.schedule(
+            start_step, mask, ops.shape(sequences)[1], self.go_backwards
+        )
+        scheduled = _Scheduled(sequences, active)
+        object.__setattr__(self.cell, "_scheduled", True)
+        try:
+            last_output, outputs, states = super().inner_loop(
+                scheduled, [hidden, start_step], mask, training=training
+            )
+        finally:
+            object.__setattr__(self.cell, "_scheduled", False)
+        return last_output, outputs, [states[0], final_step]
 
     @property
     def periods(self):

@@ -222,3 +222,38 @@ def test_layer_equals_bare_cell_in_keras_rnn(rng):
     layer = ClockworkRNN(UNITS, periods=(1, 2, 4), return_sequences=True, seed=1)
     layer(ref.inputs(rng))
     ref.assert_layer_equals_bare_cell(layer, ref.inputs(rng))
+
+
+@pytest.mark.parametrize("go_backwards", [False, True], ids=["forwards", "backwards"])
+def test_schedule_before_the_loop_equals_the_bare_cells_clock(go_backwards, rng):
+    # The layer works out every step's ticks before its loop (from the start
+    # index and the mask) and sets the final index once after it; the bare
+    # cell in keras.layers.RNN advances its counter step by step. Per-row
+    # start indices and holes in the mask make the rows' clocks differ.
+    import tensorflow as tf
+
+    layer = ClockworkRNN(UNITS, periods=(1, 2, 3), return_sequences=True, return_state=True,
+                         go_backwards=go_backwards, seed=1)
+    x = tf.constant(ref.inputs(rng))
+    layer(x)
+    h0 = tf.constant(rng.standard_normal((BATCH, UNITS)), x.dtype)
+    t0 = tf.constant(np.arange(BATCH).reshape(BATCH, 1) % 6, x.dtype)
+    mask = np.ones((BATCH, TIME), bool)
+    mask[0, 1] = mask[1, [0, 3]] = mask[-1, -1] = False
+    plain = keras.layers.RNN(layer.cell, return_sequences=True, return_state=True,
+                             go_backwards=go_backwards)
+    spy = []
+    schedule = layer.cell.schedule
+    layer.cell.schedule = lambda *args: spy.append(args) or schedule(*args)
+    results = []
+    for run in (layer, plain):
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            outputs, h, step = run(x, initial_state=[h0, t0], mask=tf.constant(mask))
+            loss = tf.reduce_sum(outputs * tf.cos(tf.range(UNITS, dtype=x.dtype))) + tf.reduce_sum(h)
+        results.append([outputs, h, step, *tape.gradient(loss, [x, *layer.trainable_weights])])
+    assert len(spy) == 1  # the layer scheduled once; the bare cell never
+    for a, b in zip(*results):
+        np.testing.assert_allclose(a, b, atol=1e-5)
+    # The final index counts the unmasked steps: TIME - 1 for the first row.
+    assert float(results[0][2][0, 0]) == (0 + TIME - 1) % 6
