@@ -5,6 +5,7 @@ rnnzoo) with each of the zoo's step-wise layers as backbone, compares their test
 accuracy, saves the best as a `.keras` file and exports it to TFLite.
 
     python tutorials/01_any_backbone_classifier.py --epochs 60 --out /tmp/tutorial1
+    python tutorials/01_any_backbone_classifier.py --layers elman,lstm,esn   # a few
 """
 
 import argparse
@@ -18,12 +19,26 @@ import rnnzoo  # noqa: E402
 from rnnzoo.data.ucr import load_ucr  # noqa: E402
 
 
-def main(epochs=60, out="tutorial1_out", units=32):
+def backbone_names(layers=None):
+    """The backbones to compare: `layers` (zoo names), default every step-wise layer."""
+    stepwise = rnnzoo.list_layers(kind="stepwise")
+    if layers is None:
+        return stepwise
+    unknown = [name for name in layers if name not in stepwise]
+    if unknown or not layers:
+        raise ValueError(
+            f"Expected step-wise zoo layers (any of {stepwise}); got {list(layers)}"
+            + (f", where {unknown} are not." if unknown else ", which is empty.")
+        )
+    return list(layers)
+
+
+def main(epochs=60, out="tutorial1_out", units=32, layers=None):
     train, test = load_ucr("ItalyPowerDemand", "train"), load_ucr("ItalyPowerDemand", "test")
     print(f"train {train.x.shape}, test {test.x.shape}, classes {train.class_names}")
 
     results = {}
-    for name in rnnzoo.list_layers(kind="stepwise"):
+    for name in backbone_names(layers):
         keras.utils.set_random_seed(0)
         # Jordan networks feed their output layer back, so they need its size.
         extra = {"output_units": 8} if name == "jordan" else {}
@@ -51,5 +66,12 @@ if __name__ == "__main__":
     parser.add_argument("--epochs", type=int, default=60)
     parser.add_argument("--out", default="tutorial1_out")
     parser.add_argument("--units", type=int, default=32, help="hidden units of every backbone")
+    parser.add_argument("--layers", default=None,
+                        help="comma-separated zoo names (default: every step-wise layer)")
     args = parser.parse_args()
-    main(args.epochs, args.out, args.units)
+    layers = None if args.layers is None else args.layers.split(",")
+    try:
+        names = backbone_names(layers)
+    except ValueError as error:
+        parser.error(str(error))
+    main(args.epochs, args.out, args.units, names)

@@ -34,6 +34,7 @@ CHECKS = (
     "one_loop",
     "keras_save",
     "gradients",
+    "fit",
     "seed",
     "bad_input",
     "saved_model",
@@ -227,6 +228,21 @@ def test_gradients_reach_every_trainable_weight(name):
         f"{name}: trainable weights {[w.path for w in own]}; listed as having none: "
         f"{name in NO_TRAINABLE_WEIGHTS}"
     )
+
+
+@sweep("fit")
+def test_one_compiled_training_step_moves_every_weight(name):
+    # The gradient check runs eagerly; `fit` runs the traced graph (the while
+    # loop's gradient, with any loss the layer adds), where a layer can fail
+    # on its own (an op without a graph gradient, a dtype the loop cannot carry).
+    model = tiny_model(name)
+    model.compile(optimizer=keras.optimizers.SGD(0.1), loss="mse")
+    before = [np.array(w) for w in model.weights]
+    loss = model.train_on_batch(data(8), np.ones((BATCH, 2), "float32"))
+    assert np.isfinite(loss)
+    for weight, old in zip(model.weights, before):
+        moved = np.any(np.array(weight) != old)
+        assert moved == weight.trainable, f"{weight.path}: trainable {weight.trainable}, moved {moved}"
 
 
 @sweep("seed")
