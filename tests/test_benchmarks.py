@@ -61,15 +61,30 @@ def test_throughput_under_xla_prints_a_row(repo_root, tmp_path):
     assert not list(tmp_path.iterdir())  # writes nothing
 
 
+def import_benchmark(repo_root, name):
+    """`benchmarks/<name>.py` imported as a module (its `main(argv)` runs in-process)."""
+    import importlib
+
+    sys.path.insert(0, str(repo_root / "benchmarks"))
+    try:
+        return importlib.import_module(name)
+    finally:
+        sys.path.remove(str(repo_root / "benchmarks"))
+
+
 @pytest.fixture
 def throughput(repo_root):
     """`benchmarks/throughput.py` imported as a module."""
-    sys.path.insert(0, str(repo_root / "benchmarks"))
-    try:
-        import throughput
-    finally:
-        sys.path.remove(str(repo_root / "benchmarks"))
-    return throughput
+    return import_benchmark(repo_root, "throughput")
+
+
+def rejected_arguments(repo_root, capsys, script, *args):
+    """Runs `script`'s `main(args)` in this process: (exit code, stderr) of its
+    argument error. The argument checks come before the scripts configure
+    TensorFlow, so this spares a subprocess and its TensorFlow import."""
+    with pytest.raises(SystemExit) as exit_info:
+        import_benchmark(repo_root, script).main(list(args))
+    return exit_info.value.code, capsys.readouterr().err
 
 
 def test_sized_built_ins_match_the_cells_macs(throughput):
@@ -84,18 +99,18 @@ def test_sized_built_ins_match_the_cells_macs(throughput):
     assert layer.units == 346 and layer.return_sequences
 
 
-def test_stacked_loop_quick_prints_a_row(repo_root, tmp_path):
+def test_stacked_loop_quick_prints_a_row(repo_root, tmp_path, capsys):
     code, out, err = run_script(repo_root, tmp_path, "stacked_loop.py", "--shape", "quick",
                                 "--rounds", "1", "--repeats", "1", "--layers", "indrnn")
     assert code == 0, err[-2000:]
     cells = table_rows(out)["indrnn"]
     assert len(cells) == 5 and all(float(cells[i].split()[0]) > 0 for i in (2, 4))
     assert not list(tmp_path.iterdir())  # writes nothing
-    code, _, err = run_script(repo_root, tmp_path, "stacked_loop.py", "--layers", "hopfield")
+    code, err = rejected_arguments(repo_root, capsys, "stacked_loop", "--layers", "hopfield")
     assert code == 2 and "step-wise registry names" in err
 
 
-def test_step_profile_quick_prints_kernels(repo_root, tmp_path):
+def test_step_profile_quick_prints_kernels(repo_root, tmp_path, capsys):
     code, out, err = run_script(repo_root, tmp_path, "step_profile.py", "--quick",
                                 "--layers", "SimpleRNN(4),elman", "--calls", "1", "--top", "5",
                                 "--return-sequences")
@@ -109,7 +124,7 @@ def test_step_profile_quick_prints_kernels(repo_root, tmp_path):
         assert all(float(row.split("|")[2]) > 0 for row in rows)
     assert any("MatMul" in row for row in out.splitlines())
     assert not list(tmp_path.iterdir())  # the trace's folder is removed
-    code, _, err = run_script(repo_root, tmp_path, "step_profile.py", "--layers", "nope")
+    code, err = rejected_arguments(repo_root, capsys, "step_profile", "--layers", "nope")
     assert code == 2 and "unknown layers" in err
 
 

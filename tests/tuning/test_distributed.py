@@ -99,7 +99,7 @@ def test_a_dead_worker_does_not_hang_the_chief(tmp_path):
     worker = start("tuner0", recipe, out, port, tmp_path / "tuner0.log")
     wait_for(lambda: ready(worker), 300, "the worker to start", [worker])
     chief = start("chief", recipe, out, port, tmp_path / "chief.log",
-                  "--distributed-timeout", "15")
+                  "--distributed-timeout", "10")
     trial = out / "search" / "trial_0"
     wait_for(trial.exists, 300, "the first trial", [worker, chief])
     assert chief.poll() is None, open(chief.log).read()  # the worker is still heard from
