@@ -118,18 +118,20 @@ class ClockworkRNNCell(ZooCell):
         that step, else 0.0; in the order of the sequence as given, also for
         `go_backwards`) and the final step index `(batch, 1)`.
         """
+        # Counted in integers: a float16 counter is exact only up to 2048.
         if mask is None:
-            counts = ops.ones((ops.shape(start_step)[0], timesteps), self.compute_dtype)
+            counts = ops.ones((ops.shape(start_step)[0], timesteps), "int32")
         else:
-            counts = ops.cast(mask, self.compute_dtype)
+            counts = ops.cast(mask, "int32")
         if go_backwards:
             counts = ops.flip(counts, axis=1)
         before = ops.cumsum(counts, axis=1) - counts
-        ticks = ops.cast(ops.mod(start_step + before, float(self.cycle)), "int32")
-        ticking = ops.take(self.clock_table, ticks, axis=0)
+        start = ops.cast(ops.floor(ops.mod(start_step, float(self.cycle))), "int32")
+        ticking = ops.take(self.clock_table, ops.mod(start + before, self.cycle), axis=0)
         if go_backwards:
             ticking = ops.flip(ticking, axis=1)
-        final_step = ops.mod(start_step + ops.sum(counts, axis=1, keepdims=True), float(self.cycle))
+        elapsed = ops.mod(ops.sum(counts, axis=1, keepdims=True), self.cycle)
+        final_step = ops.mod(start_step + ops.cast(elapsed, start_step.dtype), float(self.cycle))
         return ticking, ops.stop_gradient(final_step)
 
     def call(self, inputs, states, training=False):

@@ -257,3 +257,24 @@ def test_schedule_before_the_loop_equals_the_bare_cells_clock(go_backwards, rng)
         np.testing.assert_allclose(a, b, atol=1e-5)
     # The final index counts the unmasked steps: TIME - 1 for the first row.
     assert float(results[0][2][0, 0]) == (0 + TIME - 1) % 6
+
+
+def test_schedule_counts_exactly_past_float16_precision():
+    # float16 holds integers exactly only up to 2048; the schedule counts in
+    # int32, so a float16 layer still ticks on time after 2048 steps, and
+    # keeps a start index's fraction as the per-step counter did.
+    cell = ClockworkRNNCell(4, periods=(1, 3), dtype="float16")
+    cell.build((None, 2))
+    start = np.array([[0.0], [2.5], [-1.0]], "float16")
+    time = 2100
+    mask = np.ones((3, time), bool)
+    mask[1, 5] = False
+    ticking, final = cell.schedule(start, mask, time)
+    ticking = np.asarray(ticking)
+    unmasked_before = np.cumsum(mask, axis=1) - mask
+    for row, first in enumerate((0, 2, 2)):  # floor of the start mod lcm(1, 3) = 3
+        expected = (first + unmasked_before[row]) % 3 == 0
+        np.testing.assert_array_equal(ticking[row, :, 2], expected)  # the period-3 units
+        assert np.all(ticking[row, :, :2] == 1.0)  # the period-1 units tick every step
+    np.testing.assert_array_equal(np.asarray(final, "float32")[:, 0],
+                                  [2100 % 3, (2.5 + 2099) % 3, (-1.0 + 2100) % 3])
