@@ -339,6 +339,45 @@ class PeepholeLSTM(ZooRNN):
     cell_class = PeepholeLSTMCell
 
 
+def _normalized(values, gamma, epsilon, center):
+    """`gamma * (v - mean(v)) / sqrt(var(v) + epsilon)` over the last axis of `v`.
+
+    With `center=False` the mean is taken as 0 (for values centred already:
+    `var(v)` is then the mean square). The gradient is written out by hand:
+    with `n = v_hat = (v - mean) * r` and `G = upstream * gamma`,
+
+        dv = r * (G - mean(G) - v_hat * mean(G * v_hat)),  dgamma = sum(upstream * v_hat)
+
+    (no `mean(G)` term without centring). Automatic differentiation of the
+    same forward pass spends about half as many element-wise passes again
+    over the `(batch, 4 units)` pre-activations, and their broadcasts, at
+    every time step; the hand-written form trains the layer-normalised LSTM
+    about 5% faster (`benchmarks/README.md`).
+    """
+
+    @ops.custom_gradient
+    def forward(values, gamma):
+        if center:
+            values = values - ops.mean(values, axis=-1, keepdims=True)
+        inverse_std = ops.rsqrt(ops.mean(ops.square(values), axis=-1, keepdims=True) + epsilon)
+        standardized = values * inverse_std
+
+        def backward(*args, upstream=None):
+            # Keras passes the upstream gradient positionally on TensorFlow
+            # and by keyword on JAX.
+            upstream = args[0] if upstream is None else upstream
+            leading = tuple(range(len(upstream.shape) - 1))
+            d_gamma = ops.sum(upstream * standardized, axis=leading)
+            g = upstream * gamma
+            g_centered = g - ops.mean(g, axis=-1, keepdims=True) if center else g
+            correlation = ops.mean(g * standardized, axis=-1, keepdims=True)
+            return inverse_std * (g_centered - standardized * correlation), d_gamma
+
+        return standardized * gamma, backward
+
+    return forward(values, gamma)
+
+
 @serializable
 class LayerNormLSTMCell(_GatedCell):
     """One step of a layer-normalised LSTM.
@@ -431,12 +470,11 @@ class LayerNormLSTMCell(_GatedCell):
 
     def scale(self, centered, gamma):
         """Divides already centred `centered` by its standard deviation, times `gamma`."""
-        variance = ops.mean(ops.square(centered), axis=-1, keepdims=True)
-        return centered * ops.rsqrt(variance + self.epsilon) * gamma
+        return _normalized(centered, gamma, self.epsilon, center=False)
 
     def normalize(self, values, gamma, beta=None):
         """Layer normalisation of `values` over its last axis, then gain and shift."""
-        normalized = self.scale(self.center(values), gamma)
+        normalized = _normalized(values, gamma, self.epsilon, center=True)
         return normalized if beta is None else normalized + beta
 
     def call(self, inputs, states, training=False):

@@ -245,6 +245,49 @@ def test_identity_normalisation_equals_keras_lstm(rng, monkeypatch):
     assert_same_run(layer(x), expected)
 
 
+@pytest.mark.parametrize("epsilon", [1e-3, 0.5], ids=["default_epsilon", "large_epsilon"])
+def test_layer_norm_gradient_by_hand_equals_automatic_differentiation(epsilon, rng):
+    # The normalisations carry a hand-written gradient (`lstm._normalized`);
+    # it must equal TensorFlow's differentiation of the plain formula, for the
+    # input and every weight, through the whole loop (mask and final states
+    # included).
+    import tensorflow as tf
+    from keras import ops
+
+    class PlainCell(LayerNormLSTMCell):
+        def scale(self, centered, gamma):
+            variance = ops.mean(ops.square(centered), axis=-1, keepdims=True)
+            return centered * ops.rsqrt(variance + self.epsilon) * gamma
+
+        def normalize(self, values, gamma, beta=None):
+            return self.scale(self.center(values), gamma) + beta
+
+    class PlainLayer(LayerNormLSTM):
+        cell_class = PlainCell
+
+    x = tf.constant(ref.inputs(rng))
+    mask = tf.constant(np.arange(TIME)[None, :] < np.arange(TIME - BATCH, TIME)[:, None])
+    options = dict(epsilon=epsilon, return_sequences=True, return_state=True, seed=5)
+    layers = [LayerNormLSTM(UNITS, **options), PlainLayer(UNITS, **options)]
+    for layer in layers:
+        layer(x)
+    # Gains and shift away from their starting values, so each term shows.
+    weights = [w + rng.normal(0.0, 0.3, w.shape).astype("float32") for w in layers[0].get_weights()]
+    results = []
+    for layer in layers:
+        layer.set_weights(weights)
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            outputs, h, c = layer(x, mask=mask)
+            loss = (tf.reduce_sum(outputs * tf.sin(tf.range(UNITS, dtype="float32")))
+                    + tf.reduce_sum(h * c))
+        results.append(tape.gradient(loss, [x, *layer.trainable_weights]))
+    names = ["input"] + [w.name for w in layers[0].trainable_weights]
+    for mine, plain, name in zip(*results, names):
+        assert float(np.max(np.abs(plain))) > 1e-3, name  # a real comparison
+        np.testing.assert_allclose(mine, plain, rtol=1e-4, atol=1e-5, err_msg=name)
+
+
 def test_layer_norm_prepares_inputs_once_per_call(rng):
     # `ZooRNN` scales the whole input sequence before its time loop
     # (`ZooCell.prepares_inputs`); a bare cell in a plain `keras.layers.RNN`,
