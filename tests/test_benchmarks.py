@@ -23,7 +23,7 @@ def table_rows(stdout):
     return {cells[0]: cells for cells in (
         [cell.strip() for cell in line.strip().strip("|").split("|")]
         for line in stdout.splitlines()
-        if line.startswith("| ") and not line.startswith("| layer")
+        if line.startswith("| ") and not line.startswith("| layer |")
     )}
 
 
@@ -138,6 +138,25 @@ def test_esn_floor_prints_the_two_costs(repo_root, tmp_path):
     assert set(seconds) == {"loop with the recurrent product", "loop without it",
                             "float64 Gram matrix"}
     assert all(value > 0 for value in seconds.values())
+    assert not list(tmp_path.iterdir())  # writes nothing
+
+
+def test_layer_norm_floor_prints_the_three_forms_and_the_cost(repo_root, tmp_path):
+    code, out, err = run_script(repo_root, tmp_path, "layer_norm_floor.py", "--quick",
+                                "--rounds", "1", "--repeats", "1")
+    assert code == 0, err[-2000:]
+    rows = table_rows(out)
+    assert rows.pop("mode")[1] == "normalisations' cost / LSTM"  # the second table's header
+    forms = ["layer_norm_lstm", "layer_norm_lstm@automatic_gradient",
+             "layer_norm_lstm@without_normalization"]
+    assert set(rows) == {"SimpleRNN", "LSTM", *forms, "serve", "train"}
+    for form in forms:
+        assert len(rows[form]) == 12 and all(float(rows[form][i].split()[0]) > 0
+                                             for i in range(3, 11))
+    for mode in ("serve", "train"):
+        cells = rows[mode]
+        assert len(cells) == 4 and cells[2] == "0.10"
+        float(cells[1]), float(cells[3])  # numbers (either sign at these tiny shapes)
     assert not list(tmp_path.iterdir())  # writes nothing
 
 
