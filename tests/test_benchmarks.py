@@ -160,6 +160,25 @@ def test_layer_norm_floor_prints_the_three_forms_and_the_cost(repo_root, tmp_pat
     assert not list(tmp_path.iterdir())  # writes nothing
 
 
+def test_second_order_products_prints_products_and_whole_steps(repo_root, tmp_path):
+    code, out, err = run_script(repo_root, tmp_path, "second_order_products.py", "--quick",
+                                "--rounds", "1", "--layouts")
+    assert code == 0, err[-2000:]
+    first, second = out.split("| second_order arrangement |")
+    products = [[cell.strip() for cell in line.split("|")[1:-1]]
+                for line in first.splitlines()
+                if line.startswith("| ") and not line.startswith("| layer |")]
+    kinds = {(cells[0], cells[1]) for cells in products}
+    assert {("second_order", "as it is"), ("second_order", "kernel transposed"),
+            ("second_order", "2 chunks"), ("second_order", "whole step")} <= kinds
+    assert sum(1 for name, kind in kinds if kind == "whole step") == 2
+    assert all(float(cells[3]) > 0 for cells in products)
+    summary = table_rows(second)
+    assert set(summary) == {"as it is", "kernel transposed", "2 chunks"}
+    assert all(float(cells[i]) > 0 for cells in summary.values() for i in (1, 2, 3))
+    assert not list(tmp_path.iterdir())  # writes nothing
+
+
 def test_throughput_against_a_revision_adds_rows_and_registers_nothing(throughput):
     # `--against REV` loads a layer's module as it was at REV (here HEAD) next
     # to today's; nothing may be registered with the zoo or with Keras.
