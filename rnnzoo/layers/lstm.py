@@ -11,7 +11,14 @@ the three layers unchanged.
 import keras
 from keras import ops
 
-from rnnzoo.layers.base import ZooCell, ZooRNN, check_positive_int, serializable, zoo_layer
+from rnnzoo.layers.base import (
+    ZooCell,
+    ZooRNN,
+    check_positive_int,
+    serializable,
+    unrolled_if_one_step,
+    zoo_layer,
+)
 
 # Initializer arguments of Keras' LSTM and GRU, with their Keras defaults.
 _KERAS_INITIALIZERS = (
@@ -87,6 +94,11 @@ class KerasRecurrentMixin:
             mask=mask,
             training=training,
         )
+
+    def inner_loop(self, sequences, initial_state, mask, training=False):
+        # One step (an autoregressive roll-out's): no `while` loop, as in `ZooRNN`.
+        with unrolled_if_one_step(self, sequences):
+            return super().inner_loop(sequences, initial_state, mask, training=training)
 
     def get_config(self):
         config = super().get_config()

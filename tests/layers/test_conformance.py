@@ -35,6 +35,7 @@ CHECKS = (
     "keras_save",
     "gradients",
     "fit",
+    "one_step",
     "seed",
     "bad_input",
     "saved_model",
@@ -243,6 +244,48 @@ def test_one_compiled_training_step_moves_every_weight(name):
     for weight, old in zip(model.weights, before):
         moved = np.any(np.array(weight) != old)
         assert moved == weight.trainable, f"{weight.path}: trainable {weight.trainable}, moved {moved}"
+
+
+def graph_ops(function, *specs):
+    """The op types of `function`'s graph for `specs`, its nested functions included."""
+    graph = function.get_concrete_function(*specs).graph.as_graph_def()
+    nodes = list(graph.node) + [n for f in graph.library.function for n in f.node_def]
+    return {node.op for node in nodes}
+
+
+@sweep("one_step")
+def test_one_step_runs_unrolled_with_the_loops_numbers(name):
+    # A one-step sequence (an autoregressive roll-out's step) runs unrolled,
+    # without a `while` loop (`base.unrolled_if_one_step`); its outputs, final
+    # states and gradients must be the loop's, which a time axis of unknown
+    # length still gets. One row masked: it keeps its state.
+    layer = make(name, return_sequences=True, return_state=True)
+    x = data(9, time=1)
+    layer(x)
+    mask = np.array([[True], [False], [True]])
+    weights = layer.trainable_weights
+
+    def run(x, mask):
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            output, *states = layer(x, mask=mask)
+            loss = tf.reduce_sum(output * output) + sum(tf.reduce_sum(s) for s in states)
+        return [output, *states], tape.gradient(loss, [x, *weights])
+
+    static = (tf.TensorSpec((BATCH, 1, FEATURES)), tf.TensorSpec((BATCH, 1), tf.bool))
+    dynamic = (tf.TensorSpec((BATCH, None, FEATURES)), tf.TensorSpec((BATCH, None), tf.bool))
+    unrolled, looped = tf.function(run, input_signature=static), tf.function(run)
+    assert not {"While", "StatelessWhile"} & graph_ops(unrolled, *static)
+    assert {"While", "StatelessWhile"} & graph_ops(looped, *dynamic)  # the loop, for reference
+    (out_a, grads_a), (out_b, grads_b) = unrolled(x, mask), looped.get_concrete_function(
+        *dynamic)(tf.constant(x), tf.constant(mask))
+    for a, b in zip(out_a, out_b):
+        np.testing.assert_allclose(a, b, atol=1e-6)
+    for a, b, label in zip(grads_a, grads_b, ["input"] + [w.path for w in weights]):
+        assert (a is None) == (b is None), label
+        if a is not None:
+            np.testing.assert_allclose(a, b, atol=1e-5, err_msg=label)
+    assert not layer.unroll  # the setting is restored
 
 
 @sweep("seed")
