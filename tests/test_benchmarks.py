@@ -179,6 +179,18 @@ def test_second_order_products_prints_products_and_whole_steps(repo_root, tmp_pa
     assert not list(tmp_path.iterdir())  # writes nothing
 
 
+def test_rollout_trace_times_both_forms_with_the_same_forecasts(repo_root, tmp_path):
+    code, out, err = run_script(repo_root, tmp_path, "rollout_trace.py", "--quick",
+                                "--layer", "elman")
+    assert code == 0, err[-2000:]
+    assert "largest forecast difference 0.0e+00" in out  # same seed, same numbers
+    rows = table_rows(out)
+    assert rows.pop("one-step calls")[1] == "first fit epoch s"  # the header
+    assert set(rows) == {"unrolled (shipped)", "while loop (before)"}
+    assert all(float(cell) > 0 for cells in rows.values() for cell in cells[1:])
+    assert not list(tmp_path.iterdir())  # writes nothing
+
+
 def test_throughput_against_a_revision_adds_rows_and_registers_nothing(throughput):
     # `--against REV` loads a layer's module as it was at REV (here HEAD) next
     # to today's; nothing may be registered with the zoo or with Keras.

@@ -357,8 +357,9 @@ def unrolled_if_one_step(layer, sequences):
     A one-step sequence (each step of an autoregressive roll-out) needs no
     `while` loop: unrolled, Keras calls the cell once, with the same numbers.
     Tracing and running are faster: an autoregressive `Forecaster` of 20
-    steps over `lstm` (32 units) took 3.0 s instead of 10.8 s for its first
-    `fit` epoch. The layer's `unroll` setting is restored afterwards.
+    steps over `lstm` (32 units) takes 3.0 s instead of 10.7 s for its first
+    `fit` epoch (`benchmarks/rollout_trace.py`). The layer's `unroll`
+    setting is restored afterwards.
     """
     steps = sequences.shape[1]
     switch = steps == 1 and not layer.unroll
