@@ -356,7 +356,8 @@ def _normalized(values, gamma, epsilon, center):
 
     With `center=False` the mean is taken as 0 (for values centred already:
     `var(v)` is then the mean square). The gradient is written out by hand:
-    with `n = v_hat = (v - mean) * r` and `G = upstream * gamma`,
+    with `r = 1 / sqrt(var(v) + epsilon)`, `v_hat = (v - mean) * r` and
+    `G = upstream * gamma`,
 
         dv = r * (G - mean(G) - v_hat * mean(G * v_hat)),  dgamma = sum(upstream * v_hat)
 
