@@ -8,6 +8,7 @@ from rnnzoo.layers.base import (
     holding_loop_constants,
     preparing_inputs,
     serializable,
+    unrolled_if_one_step,
 )
 
 _OWNER = "StackedRNN"
@@ -126,8 +127,9 @@ class StackedRNN(keras.layers.RNN):
         # `call` rather than `inner_loop`: for a stack, Keras also runs the
         # cells once before the loop (for dropout masks), and that pass uses
         # them too. The first cell sees the sequence itself, so it may
-        # prepare it before the loop (`ZooCell.prepares_inputs`).
-        with holding_loop_constants(self.cell.cells), \
+        # prepare it before the loop (`ZooCell.prepares_inputs`). A one-step
+        # sequence runs without a loop (`unrolled_if_one_step`).
+        with holding_loop_constants(self.cell.cells), unrolled_if_one_step(self, sequences), \
                 preparing_inputs(self.cell.cells[0], sequences) as sequences:
             return super().call(
                 sequences, initial_state=initial_state, mask=mask, training=training

@@ -68,6 +68,30 @@ def test_equals_the_stacked_layers(pair, mask, return_sequences):
     np.testing.assert_allclose(model(x), reference(x), rtol=1e-5, atol=1e-6)
 
 
+@pytest.mark.parametrize("pair", sorted(PAIRS))
+def test_one_step_runs_unrolled_and_equals_the_stacked_layers(pair):
+    import tensorflow as tf
+
+    stack = StackedRNN(PAIRS[pair](), return_state=True)
+    layers = PAIRS[pair]()
+    x = data()[:, :1]
+    stack(x)
+    for layer in layers[:-1]:
+        layer.return_sequences = True
+    layers[-1].return_state = True
+    hidden = x
+    for layer in layers:
+        hidden = layer(hidden)
+    output, *states = hidden
+    ops_of_step = {node.op for node in tf.function(stack).get_concrete_function(
+        tf.TensorSpec((BATCH, 1, FEATURES))).graph.as_graph_def().node}
+    assert not {"While", "StatelessWhile"} & ops_of_step
+    stack_output, *stack_states = stack(x)
+    np.testing.assert_allclose(stack_output, output, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(tf.nest.flatten(stack_states)[-1], states[-1], rtol=1e-5, atol=1e-6)
+    assert not stack.unroll
+
+
 def test_return_state_gives_every_cell_its_final_states():
     x = data()
     stack = StackedRNN(PAIRS["layer_norm_lstm+ctrnn"](), return_state=True)
