@@ -14,9 +14,13 @@ time step. If `second_order`'s three products alone take more than 1.1 times
 throughput target. Only a gradient that batches the weight product over the
 time steps could.
 
-`--layouts` adds two other arrangements of the same products: the kernel
-stored transposed, `(units, units * features)`, and the outer product split
-along its columns into 4 or 8 chunks (as many smaller products, summed).
+`--layouts` adds other arrangements of the same products: the kernel
+stored transposed, `(units, units * features)`; the outer product split
+along its columns into 4 or 8 chunks (as many smaller products, summed);
+and the weight gradient of the whole sequence as one product over all
+`T batch` rows (what a hand-written gradient of the whole loop could do;
+per time step, it is that product's time over `T`), with the outer products
+stored as rows or, transposed, as columns.
 
 Usage:
     python benchmarks/second_order_products.py --rounds 7 --layouts
@@ -112,20 +116,31 @@ def main(argv=None):
     reference = throughput.Bench(sized or "LSTM", shape, 0)
     reference_name = f"LSTM({lstm_units})"
 
-    timers = {}
-    layouts = ["as it is"] + (["kernel transposed", "4 chunks", "8 chunks"] if args.layouts else [])
-    if args.quick and args.layouts:
-        layouts = ["as it is", "kernel transposed", "2 chunks"]  # tiny widths split in two
+    timers, calls = {}, {}
+    chunked = ["2 chunks"] if args.quick else ["4 chunks", "8 chunks"]  # tiny widths split in two
+    whole = ["weight gradient over all steps", "weight gradient over all steps, P' stored"]
+    layouts = ["as it is"] + (["kernel transposed", *chunked, *whole] if args.layouts else [])
+    steps = shape["timesteps"]
+    width = units * features
     for layout in layouts:
-        for label, product in second_order_products(batch, features, units, layout).items():
-            operands = [(tf.random.normal((batch, units * features)),
-                         tf.random.normal((batch, units))) for _ in range(CALLS)]
+        products = second_order_products(batch, features, units,
+                                         "as it is" if layout in whole else layout)
+        for label, product in products.items():
+            rows, count, shapes = batch, CALLS, ((batch, width), (batch, units))
+            if layout in whole and label.startswith("weight gradient"):
+                # One product over all T batch rows (about 100 MiB at the full shape).
+                rows, count = steps * batch, 2
+                shapes = ((rows, width), (rows, units))
+                if layout == whole[1]:  # the outer products as columns: P' dz, no transpose
+                    label, shapes = "weight gradient P' dz", ((width, rows), (rows, units))
+                    product = tf.matmul
+            operands = [tuple(tf.random.normal(s) for s in shapes) for _ in range(count)]
             timers[("second_order", layout, label)] = timed_calls(product, operands)
+            calls[("second_order", layout, label)] = count * (steps if rows > batch else 1)
     for label, product in lstm_products(batch, features, lstm_units).items():
         operands = [(tf.random.normal((batch, features)), tf.random.normal((batch, lstm_units)),
                      tf.random.normal((batch, 4 * lstm_units))) for _ in range(CALLS)]
         timers[(reference_name, "Keras", label)] = timed_calls(product, operands)
-    steps = shape["timesteps"]
     for name, bench in (("second_order", layer), (reference_name, reference)):
         bench.train()
         timers[(name, "whole step", "train_on_batch")] = bench.train
@@ -139,8 +154,9 @@ def main(argv=None):
                 begin = time.process_time()
                 timer()
                 best = min(best, time.process_time() - begin)
-            # Per product call, or per time step for the whole steps.
-            seconds[key].append(best / (steps if key[1] == "whole step" else CALLS))
+            # Per product call, or per time step for whole steps and whole sequences.
+            seconds[key].append(best / (steps if key[1] == "whole step"
+                                        else calls.get(key, CALLS)))
     ms = {key: 1e3 * statistics.median(values) for key, values in seconds.items()}
 
     print(f"# {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC, "

@@ -174,7 +174,9 @@ def test_second_order_products_prints_products_and_whole_steps(repo_root, tmp_pa
     assert sum(1 for name, kind in kinds if kind == "whole step") == 2
     assert all(float(cells[3]) > 0 for cells in products)
     summary = table_rows(second)
-    assert set(summary) == {"as it is", "kernel transposed", "2 chunks"}
+    assert set(summary) == {"as it is", "kernel transposed", "2 chunks",
+                            "weight gradient over all steps",
+                            "weight gradient over all steps, P' stored"}
     assert all(float(cells[i]) > 0 for cells in summary.values() for i in (1, 2, 3))
     assert not list(tmp_path.iterdir())  # writes nothing
 
