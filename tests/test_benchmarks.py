@@ -141,23 +141,30 @@ def test_esn_floor_prints_the_two_costs(repo_root, tmp_path):
     assert not list(tmp_path.iterdir())  # writes nothing
 
 
-def test_layer_norm_floor_prints_the_three_forms_and_the_cost(repo_root, tmp_path):
-    code, out, err = run_script(repo_root, tmp_path, "layer_norm_floor.py", "--quick",
+def test_component_cost_prints_each_form_and_its_cost(repo_root, tmp_path, capsys):
+    code, out, err = run_script(repo_root, tmp_path, "component_cost.py", "--quick",
                                 "--rounds", "1", "--repeats", "1")
     assert code == 0, err[-2000:]
-    rows = table_rows(out)
-    assert rows.pop("mode")[1] == "normalisations' cost / LSTM"  # the second table's header
-    forms = ["layer_norm_lstm", "layer_norm_lstm@automatic_gradient",
-             "layer_norm_lstm@without_normalization"]
-    assert set(rows) == {"SimpleRNN", "LSTM", *forms, "serve", "train"}
+    first, second = out.split("| layer without |")
+    rows = table_rows(first)
+    forms = {"layer_norm_lstm", "layer_norm_lstm@automatic_gradient",
+             "layer_norm_lstm@without_normalization", "hierarchical",
+             "hierarchical@without_clock", "ctrnn", "ctrnn@without_leak", "mtrnn",
+             "mtrnn@without_leak"}
+    assert set(rows) == {"SimpleRNN", "LSTM", *forms}
     for form in forms:
         assert len(rows[form]) == 12 and all(float(rows[form][i].split()[0]) > 0
                                              for i in range(3, 11))
-    for mode in ("serve", "train"):
-        cells = rows[mode]
-        assert len(cells) == 4 and cells[2] == "0.10"
-        float(cells[1]), float(cells[3])  # numbers (either sign at these tiny shapes)
+    costs = [[cell.strip() for cell in line.split("|")[1:-1]]
+             for line in second.splitlines()[2:] if line.startswith("| ")]
+    assert {(cells[0], cells[2]) for cells in costs} == {
+        (form, mode) for form in forms if "@without" in form for mode in ("serve", "train")}
+    for cells in costs:
+        shipped, without, cost = float(cells[3]), float(cells[4]), float(cells[5])
+        assert abs(shipped - without - cost) < 0.011 and cells[6] == "0.10"
     assert not list(tmp_path.iterdir())  # writes nothing
+    code, err = rejected_arguments(repo_root, capsys, "component_cost", "--layers", "elman")
+    assert code == 2 and "--layers must name some of" in err
 
 
 def test_second_order_products_prints_products_and_whole_steps(repo_root, tmp_path):
