@@ -11,8 +11,7 @@ fresh operand for every call), interleaved over rounds, and, in the same
 rounds, the whole training step of both layers (`throughput.Bench`), per
 time step. If `second_order`'s three products alone take more than 1.1 times
 `LSTM(346)`'s whole step, no step-wise arrangement of the rest can meet the
-throughput target. Only a gradient that batches the weight product over the
-time steps could.
+throughput target.
 
 `--layouts` adds other arrangements of the same products: the kernel
 stored transposed, `(units, units * features)`; the outer product split
@@ -43,7 +42,7 @@ CALLS = 20  # products per timed call, each on its own operands
 
 
 def second_order_products(batch, features, units, layout="as it is"):
-    """{product: (function of (P, dz), operand shapes)} for one layout."""
+    """{product label: function of (P, dz)} for one layout."""
     width = units * features
     kernel = tf.random.normal((width, units))
     if layout == "kernel transposed":
@@ -74,7 +73,7 @@ def lstm_products(batch, features, units):
     """The products of one LSTM(units) training step, Keras' arrangement."""
     kernel = tf.random.normal((features, 4 * units))
     recurrent = tf.random.normal((units, 4 * units))
-    return {  # operands: (x, h) for the forward, (x, h, dz) for the gradients
+    return {  # each a function of (x, h, dz), using the operands it needs
         "forward x W": lambda x, h, dz: tf.matmul(x, kernel),
         "forward h U": lambda x, h, dz: tf.matmul(h, recurrent),
         "state gradient dz U'": lambda x, h, dz: tf.matmul(dz, recurrent, transpose_b=True),
