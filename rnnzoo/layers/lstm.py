@@ -362,10 +362,11 @@ def _normalized(values, gamma, epsilon, center):
         dv = r * (G - mean(G) - v_hat * mean(G * v_hat)),  dgamma = sum(upstream * v_hat)
 
     (no `mean(G)` term without centring). Automatic differentiation of the
-    same forward pass spends about half as many element-wise passes again
-    over the `(batch, 4 units)` pre-activations, and their broadcasts, at
-    every time step; the hand-written form trains the layer-normalised LSTM
-    about 5% faster (`benchmarks/README.md`).
+    same forward pass makes more element-wise passes over the `(batch,
+    4 units)` pre-activations at every time step (a `Tile` for the mean, the
+    broadcasts' and the square's gradients one by one); the hand-written
+    form trains the layer-normalised LSTM about 5% faster
+    (`benchmarks/README.md`).
     """
 
     @ops.custom_gradient
