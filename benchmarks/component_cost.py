@@ -101,6 +101,8 @@ def without_leak(cell_class):
     """`cell_class` (CTRNN's or MTRNN's, one Euler step) without the leak term."""
 
     class WithoutLeakCell(cell_class):
+        # The cells' own step with the leak's product taken out (not scaled
+        # by zero: the kernel itself must be gone for its cost to go).
         def call(self, inputs, states, training=False):
             potential = states[0]
             firing = self.activation(potential)

@@ -28,6 +28,7 @@ import numpy as np  # noqa: E402
 import rnnzoo  # noqa: E402
 import rnnzoo.layers.base as base  # noqa: E402
 import rnnzoo.layers.lstm as lstm  # noqa: E402
+import rnnzoo.layers.stacked as stacked  # noqa: E402
 from rnnzoo.tasks import Forecaster  # noqa: E402
 
 
@@ -37,12 +38,15 @@ def looped_one_step_calls():
     def never(layer, sequences):
         return contextlib.nullcontext()
 
-    saved = base.unrolled_if_one_step, lstm.unrolled_if_one_step
-    base.unrolled_if_one_step = lstm.unrolled_if_one_step = never
+    modules = (base, lstm, stacked)
+    saved = [module.unrolled_if_one_step for module in modules]
+    for module in modules:
+        module.unrolled_if_one_step = never
     try:
         yield
     finally:
-        base.unrolled_if_one_step, lstm.unrolled_if_one_step = saved
+        for module, original in zip(modules, saved):
+            module.unrolled_if_one_step = original
 
 
 def timings(layer, units, window, horizon, batch):
