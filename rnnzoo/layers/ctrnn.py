@@ -160,6 +160,7 @@ class CTRNNCell(ZooCell):
         return constants
 
     can_lag_output = True  # its output is sigma(x_t), see `ZooCell.output_of_states`
+    per_example_constants = ("keep", "rate")  # learned, and they scale the state
 
     def call(self, inputs, states, training=False):
         potential = states[0]
@@ -370,10 +371,13 @@ class MTRNNCell(ZooCell):
         # and the rates, folded into the kernels once per layer call:
         # u_t = (1 - r) u + y (M * W * r) + r (x (m * W_in) + b).
         return {
+            "keep": ops.convert_to_tensor(1.0 - self.rate, dtype=self.compute_dtype),
             "recurrent": self.recurrent_kernel * (self.recurrent_mask * self.rate),
             "kernel": self.kernel * (self.input_mask * self.rate),
             "bias": self.bias * self.rate if self.use_bias else None,
         }
+
+    per_example_constants = ("keep",)
 
     can_lag_output = True  # its output is sigma(x_t), see `ZooCell.output_of_states`
 
@@ -385,7 +389,7 @@ class MTRNNCell(ZooCell):
         if self.use_bias:
             drive = ops.add(drive, constants["bias"])
         potential = (
-            (1.0 - self.rate) * potential
+            constants["keep"] * potential
             + ops.matmul(firing, constants["recurrent"])
             + drive
         )

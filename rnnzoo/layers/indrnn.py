@@ -78,6 +78,8 @@ class IndRNNCell(ZooCell):
     def loop_constants(self):
         return self.read_weights("kernel", "recurrent_kernel", "bias")
 
+    per_example_constants = ("recurrent_kernel",)  # a vector that scales the state
+
     def call(self, inputs, states, training=False):
         weights = self.step_constants()
         pre = ops.matmul(inputs, weights["kernel"]) + weights["recurrent_kernel"] * states[0]

@@ -1,6 +1,7 @@
 """A stack of recurrent cells run in one time loop."""
 
 import keras
+from keras import ops
 
 from rnnzoo.layers.base import (
     ZooCell,
@@ -129,7 +130,8 @@ class StackedRNN(keras.layers.RNN):
         # them too. The first cell sees the sequence itself, so it may
         # prepare it before the loop (`ZooCell.prepares_inputs`). A one-step
         # sequence runs without a loop (`unrolled_if_one_step`).
-        with holding_loop_constants(self.cell.cells), unrolled_if_one_step(self, sequences), \
+        with holding_loop_constants(self.cell.cells, ops.shape(sequences)[0]), \
+                unrolled_if_one_step(self, sequences), \
                 preparing_inputs(self.cell.cells[0], sequences) as sequences:
             return super().call(
                 sequences, initial_state=initial_state, mask=mask, training=training
