@@ -59,9 +59,11 @@ class ElmanCell(ZooCell):
 
     def call(self, inputs, states, training=False):
         context = states[0]
-        pre = ops.matmul(inputs, self.kernel) + ops.matmul(context, self.recurrent_kernel)
+        # `x W + b` first: TensorFlow fuses that add into the product on CPU.
+        pre = ops.matmul(inputs, self.kernel)
         if self.use_bias:
             pre = ops.add(pre, self.bias)
+        pre = pre + ops.matmul(context, self.recurrent_kernel)
         hidden = self.activation(pre)
         output = hidden
         if self.output_units:

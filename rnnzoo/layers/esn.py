@@ -185,9 +185,11 @@ class ESNCell(ZooCell):
 
     def call(self, inputs, states, training=False):
         previous = states[0]
-        pre = ops.matmul(inputs, self.kernel) + ops.matmul(previous, self.recurrent_kernel)
+        # `x W + b` first: TensorFlow fuses that add into the product on CPU.
+        pre = ops.matmul(inputs, self.kernel)
         if self.use_bias:
             pre = ops.add(pre, self.bias)
+        pre = pre + ops.matmul(previous, self.recurrent_kernel)
         update = self.activation(pre)
         if self.leak_rate == 1.0:
             state = update

@@ -72,9 +72,11 @@ class JordanCell(ZooCell):
 
     def call(self, inputs, states, training=False):
         state = states[0]
-        pre = ops.matmul(inputs, self.kernel) + ops.matmul(state, self.recurrent_kernel)
+        # `x W + b` first: TensorFlow fuses that add into the product on CPU.
+        pre = ops.matmul(inputs, self.kernel)
         if self.use_bias:
             pre = ops.add(pre, self.bias)
+        pre = pre + ops.matmul(state, self.recurrent_kernel)
         hidden = self.activation(pre)
         output = ops.matmul(hidden, self.output_kernel)
         if self.use_bias:

@@ -83,10 +83,11 @@ class RMLPCell(ZooCell):
             previous = [state]
         activations, below = [], inputs
         for index, prev in enumerate(previous):
+            # `x W + b` first: TensorFlow fuses that add into the product on CPU.
             pre = ops.matmul(below, self.kernels[index])
-            pre = pre + ops.matmul(prev, self.recurrent_kernels[index])
             if self.use_bias:
                 pre = ops.add(pre, self.biases[index])
+            pre = pre + ops.matmul(prev, self.recurrent_kernels[index])
             below = self.activation(pre)
             activations.append(below)
         new_state = activations[0] if len(activations) == 1 else ops.concatenate(activations, -1)
