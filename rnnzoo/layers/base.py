@@ -256,8 +256,8 @@ class ZooCell(keras.layers.Layer):
     # than it broadcasts a vector, and the backward loop no longer sums each
     # step's gradient of the vector over the batch (with its shape
     # bookkeeping) but keeps one running `(batch, n)` sum, reduced once after
-    # the loop. Measured: CTRNN training 1.06x the equal-FLOPs built-in
-    # instead of 1.11x, IndRNN serving 0.94x instead of 1.00x
+    # the loop. Measured: CTRNN training 1.07x the equal-FLOPs built-in
+    # instead of 1.11x, IndRNN training 0.84x instead of 0.89x
     # (`benchmarks/README.md`). Not for a bias added to `x W` (TensorFlow
     # fuses that add into the product), and the peephole LSTM's and the
     # LN-LSTM's vectors measured no faster this way.
@@ -497,7 +497,7 @@ class ZooRNN(keras.layers.RNN):
         # alone, beside the projection, is done for all steps at once
         # (`ZooCell.prepares_inputs`).
         lag = self.cell.can_lag_output and mask is None and not self.return_sequences
-        # (A tuple for some cells, e.g. the clockwork's input and tick flags.)
+        # (`sequences` is a tuple for some cells: the clockwork's inputs and tick flags.)
         batch_size = ops.shape(keras.tree.flatten(sequences)[0])[0]
         with holding_loop_constants([self.cell], batch_size), lagging_output(self.cell, lag), \
                 unrolled_if_one_step(self, sequences), \
