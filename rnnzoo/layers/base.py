@@ -99,6 +99,19 @@ def check_fraction(owner, argument, value, high_inclusive=False):
     return float(value)
 
 
+def input_drive(inputs, kernel, bias=None):
+    """`inputs @ kernel + bias` (no bias if None): a step's affine input term.
+
+    Add a step's recurrent term to this sum, not before the bias: on CPU
+    TensorFlow fuses a product followed by the add of a vector into one
+    kernel (`_FusedMatMul`, as in Keras' `SimpleRNNCell`), which a bias
+    added after the recurrent term misses (serving 3-6% slower,
+    `benchmarks/README.md`).
+    """
+    drive = ops.matmul(inputs, kernel)
+    return drive if bias is None else ops.add(drive, bias)
+
+
 def split_evenly(total, parts):
     """`total` units in `parts` groups whose sizes differ by at most one, larger first."""
     return tuple(total // parts + (1 if i < total % parts else 0) for i in range(parts))

@@ -6,7 +6,7 @@ import math
 import numpy as np
 from keras import ops
 
-from rnnzoo.layers.base import ZooCell, ZooRNN, serializable, split_evenly, zoo_layer
+from rnnzoo.layers.base import ZooCell, ZooRNN, input_drive, serializable, split_evenly, zoo_layer
 
 
 def _check_periods(owner, periods):
@@ -146,11 +146,9 @@ class ClockworkRNNCell(ZooCell):
             # The clock carries no gradient; cutting it keeps the backward loop lean.
             step = ops.stop_gradient(ops.mod(step + 1.0, float(self.cycle)))
         constants = self.step_constants()
-        # Summed in the order TensorFlow fuses: `x W + b` is one kernel.
-        pre = ops.matmul(inputs, constants["kernel"])
-        if self.use_bias:
-            pre = ops.add(pre, constants["bias"])
-        pre = pre + ops.matmul(hidden, constants["recurrent"])
+        pre = input_drive(inputs, constants["kernel"], constants.get("bias")) + ops.matmul(
+            hidden, constants["recurrent"]
+        )
         # `ticking` is 0.0 or 1.0: a unit that does not tick keeps its value
         # exactly, one that ticks takes the new one (up to rounding). On CPU
         # this blend costs less per step than a select (scalar on bools).

@@ -16,6 +16,7 @@ from rnnzoo.layers.base import (
     ZooCell,
     ZooRNN,
     check_positive_int,
+    input_drive,
     serializable,
     split_evenly,
     zoo_layer,
@@ -168,9 +169,7 @@ class CTRNNCell(ZooCell):
         firing = self.activation(potential)
         constants = self.step_constants()
         # The input's drive, held over the step (scaled as in `loop_constants`).
-        drive = ops.matmul(inputs, constants["kernel"])
-        if self.use_bias:
-            drive = ops.add(drive, constants["bias"])
+        drive = input_drive(inputs, constants["kernel"], constants["bias"])
         recurrent = constants["recurrent"]
         if self.method == "euler":
             keep = constants["keep"]
@@ -385,9 +384,7 @@ class MTRNNCell(ZooCell):
         potential = states[0]
         firing = self.activation(potential)  # y_{t-1}, the previous step's output
         constants = self.step_constants()
-        drive = ops.matmul(inputs, constants["kernel"])
-        if self.use_bias:
-            drive = ops.add(drive, constants["bias"])
+        drive = input_drive(inputs, constants["kernel"], constants["bias"])
         potential = (
             constants["keep"] * potential
             + ops.matmul(firing, constants["recurrent"])

@@ -3,7 +3,14 @@
 import keras
 from keras import ops
 
-from rnnzoo.layers.base import ZooCell, ZooRNN, check_positive_int, serializable, zoo_layer
+from rnnzoo.layers.base import (
+    ZooCell,
+    ZooRNN,
+    check_positive_int,
+    input_drive,
+    serializable,
+    zoo_layer,
+)
 
 
 @serializable
@@ -59,11 +66,9 @@ class ElmanCell(ZooCell):
 
     def call(self, inputs, states, training=False):
         context = states[0]
-        # `x W + b` first: TensorFlow fuses that add into the product on CPU.
-        pre = ops.matmul(inputs, self.kernel)
-        if self.use_bias:
-            pre = ops.add(pre, self.bias)
-        pre = pre + ops.matmul(context, self.recurrent_kernel)
+        pre = input_drive(inputs, self.kernel, self.bias) + ops.matmul(
+            context, self.recurrent_kernel
+        )
         hidden = self.activation(pre)
         output = hidden
         if self.output_units:

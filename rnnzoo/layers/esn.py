@@ -11,7 +11,7 @@ import keras
 from keras import ops
 
 from rnnzoo.initializers import SparseRandom, SpectralRadius
-from rnnzoo.layers.base import ZooCell, ZooRNN, serializable, zoo_layer
+from rnnzoo.layers.base import ZooCell, ZooRNN, input_drive, serializable, zoo_layer
 
 # Which vocabulary arguments an explicit initializer replaces.
 _REPLACED_BY = {
@@ -185,11 +185,9 @@ class ESNCell(ZooCell):
 
     def call(self, inputs, states, training=False):
         previous = states[0]
-        # `x W + b` first: TensorFlow fuses that add into the product on CPU.
-        pre = ops.matmul(inputs, self.kernel)
-        if self.use_bias:
-            pre = ops.add(pre, self.bias)
-        pre = pre + ops.matmul(previous, self.recurrent_kernel)
+        pre = input_drive(inputs, self.kernel, self.bias) + ops.matmul(
+            previous, self.recurrent_kernel
+        )
         update = self.activation(pre)
         if self.leak_rate == 1.0:
             state = update

@@ -3,7 +3,14 @@
 import keras
 from keras import ops
 
-from rnnzoo.layers.base import ZooCell, ZooRNN, check_positive_int, serializable, zoo_layer
+from rnnzoo.layers.base import (
+    ZooCell,
+    ZooRNN,
+    check_positive_int,
+    input_drive,
+    serializable,
+    zoo_layer,
+)
 
 
 @serializable
@@ -94,9 +101,7 @@ class FIRCell(ZooCell):
     def call(self, inputs, states, training=False):
         window = ops.concatenate([states[0], inputs], axis=-1)
         kernel = ops.reshape(self.kernel, ((self.delays + 1) * self.input_dim, self.units))
-        output = ops.matmul(window, kernel)
-        if self.use_bias:
-            output = ops.add(output, self.bias)
+        output = input_drive(window, kernel, self.bias)
         return self.activation(output), [window[:, self.input_dim :]]
 
     def get_config(self):

@@ -2,7 +2,14 @@
 
 from keras import ops
 
-from rnnzoo.layers.base import ZooCell, ZooRNN, check_positive_int, serializable, zoo_layer
+from rnnzoo.layers.base import (
+    ZooCell,
+    ZooRNN,
+    check_positive_int,
+    input_drive,
+    serializable,
+    zoo_layer,
+)
 
 
 @serializable
@@ -49,11 +56,9 @@ class FullyRecurrentCell(ZooCell):
         self.bias = self.add_role_weight("bias", (self.units,), "bias") if self.use_bias else None
 
     def call(self, inputs, states, training=False):
-        # `x W + b` first: TensorFlow fuses that add into the product on CPU.
-        pre = ops.matmul(inputs, self.kernel)
-        if self.use_bias:
-            pre = ops.add(pre, self.bias)
-        pre = pre + ops.matmul(states[0], self.recurrent_kernel)
+        pre = input_drive(inputs, self.kernel, self.bias) + ops.matmul(
+            states[0], self.recurrent_kernel
+        )
         units = self.activation(pre)
         output = units if self.output_units is None else units[:, : self.output_units]
         return output, [units]

@@ -3,7 +3,14 @@
 import keras
 from keras import ops
 
-from rnnzoo.layers.base import ZooCell, ZooRNN, check_positive_int, serializable, zoo_layer
+from rnnzoo.layers.base import (
+    ZooCell,
+    ZooRNN,
+    check_positive_int,
+    input_drive,
+    serializable,
+    zoo_layer,
+)
 
 
 @serializable
@@ -82,10 +89,7 @@ class IndRNNCell(ZooCell):
 
     def call(self, inputs, states, training=False):
         weights = self.step_constants()
-        # `x W + b` first: TensorFlow fuses that add into the product on CPU.
-        pre = ops.matmul(inputs, weights["kernel"])
-        if self.use_bias:
-            pre = ops.add(pre, weights["bias"])
+        pre = input_drive(inputs, weights["kernel"], weights.get("bias"))
         pre = pre + weights["recurrent_kernel"] * states[0]
         hidden = self.activation(pre)
         return hidden, [hidden]

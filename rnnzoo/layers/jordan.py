@@ -8,6 +8,7 @@ from rnnzoo.layers.base import (
     ZooRNN,
     check_fraction,
     check_positive_int,
+    input_drive,
     serializable,
     zoo_layer,
 )
@@ -72,11 +73,8 @@ class JordanCell(ZooCell):
 
     def call(self, inputs, states, training=False):
         state = states[0]
-        # `x W + b` first: TensorFlow fuses that add into the product on CPU.
-        pre = ops.matmul(inputs, self.kernel)
-        if self.use_bias:
-            pre = ops.add(pre, self.bias)
-        pre = pre + ops.matmul(state, self.recurrent_kernel)
+        bias = self.bias if self.use_bias else None
+        pre = input_drive(inputs, self.kernel, bias) + ops.matmul(state, self.recurrent_kernel)
         hidden = self.activation(pre)
         output = ops.matmul(hidden, self.output_kernel)
         if self.use_bias:

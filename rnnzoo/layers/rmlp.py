@@ -2,7 +2,7 @@
 
 from keras import ops
 
-from rnnzoo.layers.base import ZooCell, ZooRNN, serializable, zoo_layer
+from rnnzoo.layers.base import ZooCell, ZooRNN, input_drive, serializable, zoo_layer
 
 
 def _layer_sizes(owner, units):
@@ -83,11 +83,10 @@ class RMLPCell(ZooCell):
             previous = [state]
         activations, below = [], inputs
         for index, prev in enumerate(previous):
-            # `x W + b` first: TensorFlow fuses that add into the product on CPU.
-            pre = ops.matmul(below, self.kernels[index])
-            if self.use_bias:
-                pre = ops.add(pre, self.biases[index])
-            pre = pre + ops.matmul(prev, self.recurrent_kernels[index])
+            bias = self.biases[index] if self.use_bias else None
+            pre = input_drive(below, self.kernels[index], bias) + ops.matmul(
+                prev, self.recurrent_kernels[index]
+            )
             below = self.activation(pre)
             activations.append(below)
         new_state = activations[0] if len(activations) == 1 else ops.concatenate(activations, -1)

@@ -3,7 +3,7 @@
 import numpy as np
 from keras import ops
 
-from rnnzoo.layers.base import ZooCell, ZooRNN, serializable, zoo_layer
+from rnnzoo.layers.base import ZooCell, ZooRNN, input_drive, serializable, zoo_layer
 
 
 @serializable
@@ -72,9 +72,7 @@ class SecondOrderCell(ZooCell):
         pairs = ops.expand_dims(state, 2) * ops.expand_dims(inputs, 1)
         pairs = ops.reshape(pairs, (-1, self.units * self.input_dim))
         weights = ops.reshape(self.kernel, (self.units * self.input_dim, self.units))
-        pre = ops.matmul(pairs, weights)
-        if self.use_bias:
-            pre = ops.add(pre, self.bias)
+        pre = input_drive(pairs, weights, self.bias)
         new_state = self.activation(pre)
         return new_state, [new_state]
 
