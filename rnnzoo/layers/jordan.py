@@ -67,14 +67,16 @@ class JordanCell(ZooCell):
         self.output_kernel = self.add_role_weight(
             "output_kernel", (self.units, self.output_units), "kernel"
         )
+        self.bias = self.output_bias = None
         if self.use_bias:
             self.bias = self.add_role_weight("bias", (self.units,), "bias")
             self.output_bias = self.add_role_weight("output_bias", (self.output_units,), "bias")
 
     def call(self, inputs, states, training=False):
         state = states[0]
-        bias = self.bias if self.use_bias else None
-        pre = input_drive(inputs, self.kernel, bias) + ops.matmul(state, self.recurrent_kernel)
+        pre = input_drive(inputs, self.kernel, self.bias) + ops.matmul(
+            state, self.recurrent_kernel
+        )
         hidden = self.activation(pre)
         output = ops.matmul(hidden, self.output_kernel)
         if self.use_bias:
