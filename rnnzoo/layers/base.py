@@ -112,6 +112,23 @@ def input_drive(inputs, kernel, bias=None):
     return drive if bias is None else ops.add(drive, bias)
 
 
+def counted_loop(count, body, initial):
+    """`value = body(i, value)` for `i` in `range(count)`, as one loop with a bound.
+
+    `keras.ops.fori_loop` leaves its `while` loop unbounded, and XLA (which
+    Keras uses for `fit` on a GPU by default) cannot compile the gradient of
+    an unbounded loop; the bound `maximum_iterations=count` lets it. `count`
+    is an int or a scalar tensor.
+    """
+    _, value = ops.while_loop(
+        lambda i, _: i < count,
+        lambda i, value: (i + 1, body(i, value)),
+        (0, initial),
+        maximum_iterations=count,
+    )
+    return value
+
+
 def split_evenly(total, parts):
     """`total` units in `parts` groups whose sizes differ by at most one, larger first."""
     return tuple(total // parts + (1 if i < total % parts else 0) for i in range(parts))

@@ -203,8 +203,11 @@ class HistoryCompressorCell(ZooCell):
         return stats[:, 1 : self.levels] / steps
 
     def auxiliary_loss(self, stats):
-        """The weighted prediction (and distillation) loss, a scalar."""
+        """The weighted prediction (and distillation) loss, a float32 (or wider) scalar."""
         levels = self.levels
+        # Keras sums the added losses in float32; under a float16 policy
+        # (mixed precision) the running sums arrive in float16.
+        stats = ops.cast(stats, keras.backend.result_type(stats.dtype, "float32"))
         steps = ops.maximum(stats[:, :1], 1.0)
         counts = ops.concatenate([steps, ops.maximum(stats[:, 1:levels], 1.0)], axis=-1)
         per_level = stats[:, levels : 2 * levels] / counts
@@ -252,7 +255,10 @@ class HistoryCompressor(ZooRNN):
     on every call, so `model.fit` with any task loss trains both. The
     surprise gates themselves are not differentiable. With `stateful=True`
     the running sums (and so the added loss and the pass rates) cover every
-    step since the last `reset_states()`.
+    step since the last `reset_state()`. Keras keeps every state in the
+    compute dtype, so under a float16 policy (mixed precision) the running
+    sums are float16 and count steps exactly up to 2,048; the added loss
+    itself is formed in float32.
 
     Compression: `pass_rates(sequences)` (eager) returns the fraction of
     steps that reached each upper level; in a graph, take the last state of

@@ -10,7 +10,14 @@ The layer is step-wise (a `keras.layers.RNN` over `MemristiveCell`).
 import numpy as np
 from keras import ops
 
-from rnnzoo.layers.base import ZooCell, ZooRNN, check_positive_int, serializable, zoo_layer
+from rnnzoo.layers.base import (
+    ZooCell,
+    ZooRNN,
+    check_positive_int,
+    counted_loop,
+    serializable,
+    zoo_layer,
+)
 
 
 def _check_float(owner, argument, value, low, low_open, high=None, expected="a positive float"):
@@ -161,7 +168,11 @@ class MemristiveCell(ZooCell):
         # K = Omega D Omega + (I - Omega), D = I + xi W (both sides of the
         # solution lie in Omega's range).
         resistances = 1.0 + self.xi * memory
-        spd = ops.matmul(omega[None] * resistances[:, None, :], omega) + (eye - omega)[None]
+        # (batch, n, n) @ (n, n) as one 2-D product: the 3-D form goes through
+        # `tensordot`, whose gradient inside the time loop XLA cannot compile.
+        scaled = ops.reshape(omega[None] * resistances[:, None, :], (-1, self.units))
+        spd = ops.reshape(ops.matmul(scaled, omega), (-1, self.units, self.units))
+        spd = spd + (eye - omega)[None]
         currents = solve_spd(spd, ops.matmul(sources, omega))
         return self.alpha * memory - currents / self.beta
 
@@ -177,7 +188,7 @@ class MemristiveCell(ZooCell):
         if self.substeps == 1:
             memory = euler(0, memory)
         else:
-            memory = ops.fori_loop(0, self.substeps, euler, memory)
+            memory = counted_loop(self.substeps, euler, memory)
         return memory, [memory]
 
     def get_config(self):

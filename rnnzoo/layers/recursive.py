@@ -33,7 +33,7 @@ import keras
 import numpy as np
 from keras import ops
 
-from rnnzoo.layers.base import check_positive_int, zoo_layer
+from rnnzoo.layers.base import check_positive_int, counted_loop, zoo_layer
 
 _KEYS = ("tokens", "left", "right", "node_mask")
 _IGNORED_KEYS = ("node_values", "root", "num_nodes")
@@ -255,7 +255,7 @@ class _TreeComposition(keras.layers.Layer):
             here = ops.cast(ops.equal(positions, i), dtype)[None, :, None]
             return states + here * h[:, None, :]
 
-        states = ops.fori_loop(0, size, step, states)
+        states = counted_loop(size, step, states)
         root = ops.cast(ops.sum(mask, axis=1), "int32") - 1
         root_state = ops.matmul(ops.one_hot(root, size, dtype=dtype)[:, None, :], states)[:, 0]
         if self.return_nodes:

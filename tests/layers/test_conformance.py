@@ -35,6 +35,8 @@ CHECKS = (
     "keras_save",
     "gradients",
     "fit",
+    "xla",
+    "mixed_precision",
     "one_step",
     "seed",
     "bad_input",
@@ -244,6 +246,59 @@ def test_one_compiled_training_step_moves_every_weight(name):
     for weight, old in zip(model.weights, before):
         moved = np.any(np.array(weight) != old)
         assert moved == weight.trainable, f"{weight.path}: trainable {weight.trainable}, moved {moved}"
+
+
+@sweep("xla")
+def test_xla_training_step_equals_the_plain_one(name):
+    # Keras compiles `fit` with XLA by default on a GPU (`jit_compile="auto"`),
+    # and XLA rejects what TensorFlow's graph runtime allows (an unbounded
+    # loop's gradient, shapes it cannot fold inside the loop). On this CPU
+    # only `jit_compile=True` shows it: one step each way, same numbers.
+    results, start = [], None
+    for jit_compile in (False, True):
+        model = tiny_model(name)
+        start = start or model.get_weights()
+        model.set_weights(start)
+        model.compile(optimizer=keras.optimizers.SGD(0.1), loss="mse", jit_compile=jit_compile)
+        # `fit` on a dataset batched without `drop_remainder`: the step is
+        # traced for an unknown batch size, as in real training (a known
+        # one hides shape-dependent failures), and compiled once.
+        batches = tf.data.Dataset.from_tensor_slices(
+            (data(8), np.ones((BATCH, 2), "float32"))).batch(BATCH)
+        history = model.fit(batches, shuffle=False, verbose=0)
+        loss = history.history["loss"][0]
+        results.append((loss, [np.array(w) for w in model.weights], model.predict(data(9), verbose=0)))
+    (plain_loss, plain_weights, plain_out), (xla_loss, xla_weights, xla_out) = results
+    np.testing.assert_allclose(xla_loss, plain_loss, rtol=1e-4)
+    for weight, a, b in zip(model.weights, xla_weights, plain_weights):
+        np.testing.assert_allclose(a, b, atol=1e-5, err_msg=weight.path)
+    np.testing.assert_allclose(xla_out, plain_out, atol=1e-5)
+
+
+@sweep("mixed_precision")
+def test_mixed_precision(name):
+    # The usual way to turn it on: the global policy, for the whole model.
+    reference = tiny_model(name)
+    x, targets = data(8), np.ones((BATCH, 2), "float32")
+    expected = np.asarray(reference(x))
+    keras.config.set_dtype_policy("mixed_float16")
+    try:
+        model = tiny_model(name)
+    finally:
+        keras.config.set_dtype_policy("float32")
+    layer = model.layers[1]
+    assert layer.cell.compute_dtype == "float16"
+    assert {w.dtype for w in model.weights} == {"float32"}  # variables stay float32
+    model.set_weights(reference.get_weights())
+    output = model(x)
+    assert output.dtype == "float16"
+    np.testing.assert_allclose(np.asarray(output, "float32"), expected, atol=1e-2)
+    # One training step with Keras' loss scaling and any loss the layer adds.
+    model.compile(optimizer=keras.optimizers.SGD(0.1), loss="mse")
+    assert isinstance(model.optimizer, keras.optimizers.LossScaleOptimizer)
+    reference.compile(optimizer=keras.optimizers.SGD(0.1), loss="mse")
+    loss = model.train_on_batch(x, targets)
+    np.testing.assert_allclose(loss, reference.train_on_batch(x, targets), rtol=1e-2)
 
 
 def graph_ops(function, *specs):

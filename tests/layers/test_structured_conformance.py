@@ -25,6 +25,8 @@ STRUCTURED_CHECKS = (
     "config",
     "keras_save",
     "gradients",
+    "xla",
+    "mixed_precision",
     "seed",
     "bad_input",
     "saved_model",
@@ -138,6 +140,58 @@ def test_gradients_reach_every_trainable_weight(name):
     for weight, grad in zip(own, tape.gradient(loss, own)):
         assert grad is not None, f"no gradient reaches {weight.path}"
         assert np.any(np.asarray(grad) != 0), f"zero gradient for {weight.path}"
+
+
+@sweep("xla")
+def test_xla_equals_the_plain_graph(name):
+    # Keras compiles `fit` with XLA by default on a GPU; XLA rejects, for
+    # one, a loop without a bound on its length once it is differentiated.
+    # The outputs (and, with trainable weights, their gradients) in one
+    # traced function, compiled and not.
+    example, layer, inputs = built(name)
+    own = layer.trainable_weights
+    inputs = keras.tree.map_structure(tf.constant, inputs)
+
+    def run(inputs):
+        with tf.GradientTape() as tape:
+            outputs = keras.tree.flatten(layer(inputs, training=True))
+            loss = tf.add_n(
+                [tf.reduce_sum(tf.square(tf.cast(o, "float32"))) for o in outputs
+                 if o.dtype.is_floating]
+            )
+        grads = tape.gradient(loss, own) if own else []
+        return outputs, [tf.convert_to_tensor(g) for g in grads]  # embeddings' are sparse
+
+    (plain_out, plain_grads), (xla_out, xla_grads) = (
+        tf.function(run, jit_compile=jit_compile)(inputs) for jit_compile in (False, True)
+    )
+    assert_outputs_close(xla_out, plain_out, max(example.atol, 1e-5))
+    for weight, a, b in zip(own, xla_grads, plain_grads):
+        np.testing.assert_allclose(a, b, atol=1e-4, err_msg=weight.path)
+
+
+@sweep("mixed_precision")
+def test_mixed_precision_matches_float32(name):
+    example, reference, inputs = built(name)
+    expected = flat(reference(inputs))
+    keras.config.set_dtype_policy("mixed_float16")
+    try:
+        layer = example.make(7)
+    finally:
+        keras.config.set_dtype_policy("float32")
+    layer(inputs)
+    assert layer.compute_dtype == "float16"
+    assert {w.dtype for w in layer.weights if "float" in w.dtype} == {"float32"}
+    layer.set_weights(reference.get_weights())
+    if example.prepare is not None:
+        example.prepare(layer, inputs)
+    outputs = flat(layer(inputs))
+    for output, want in zip(outputs, expected):
+        if want.dtype.kind == "f":
+            assert output.dtype == "float16"
+            np.testing.assert_allclose(output.astype("float32"), want, atol=1e-2)
+        else:
+            np.testing.assert_array_equal(output, want)
 
 
 @sweep("seed")
