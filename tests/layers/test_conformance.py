@@ -254,10 +254,10 @@ def test_xla_training_step_equals_the_plain_one(name):
     # and XLA rejects what TensorFlow's graph runtime allows (an unbounded
     # loop's gradient, shapes it cannot fold inside the loop). On this CPU
     # only `jit_compile=True` shows it: one step each way, same numbers.
-    results, start = [], None
+    start = tiny_model(name).get_weights()
+    results = []
     for jit_compile in (False, True):
         model = tiny_model(name)
-        start = start or model.get_weights()
         model.set_weights(start)
         model.compile(optimizer=keras.optimizers.SGD(0.1), loss="mse", jit_compile=jit_compile)
         # `fit` on a dataset batched without `drop_remainder`: the step is
