@@ -19,6 +19,7 @@ from rnnzoo.layers.base import (
     check_choice,
     check_positive_int,
     check_rank,
+    counted_loop,
     layer_owner,
     zoo_layer,
 )
@@ -274,7 +275,7 @@ class Hopfield(keras.layers.Layer):
             hot = ops.one_hot(unit, self.units, dtype=s.dtype)
             return s + (new - current)[:, None] * hot[None, :]
 
-        return ops.fori_loop(0, self.units, visit, states)
+        return counted_loop(self.units, visit, states)
 
     def call(self, probes):
         probes = checked_matrix_input(self, probes, self.units, "probes")

@@ -88,6 +88,13 @@ def assert_outputs_close(actual, expected, atol):
         np.testing.assert_allclose(a, e, atol=atol)
 
 
+def squared_outputs(outputs):
+    """The sum of squares of the floating outputs, a loss to differentiate."""
+    return tf.add_n(
+        [tf.reduce_sum(tf.square(tf.cast(o, "float32"))) for o in outputs if o.dtype.is_floating]
+    )
+
+
 @sweep("symbolic_shapes")
 def test_symbolic_shapes_match_eager(name):
     example, layer, inputs = built(name)
@@ -134,9 +141,7 @@ def test_gradients_reach_every_trainable_weight(name):
         return
     with tf.GradientTape() as tape:
         outputs = keras.tree.flatten(layer(inputs, training=True))
-        loss = tf.add_n(
-            [tf.reduce_sum(tf.square(tf.cast(o, "float32"))) for o in outputs if o.dtype.is_floating]
-        )
+        loss = squared_outputs(outputs)
     for weight, grad in zip(own, tape.gradient(loss, own)):
         assert grad is not None, f"no gradient reaches {weight.path}"
         assert np.any(np.asarray(grad) != 0), f"zero gradient for {weight.path}"
@@ -155,10 +160,7 @@ def test_xla_equals_the_plain_graph(name):
     def run(inputs):
         with tf.GradientTape() as tape:
             outputs = keras.tree.flatten(layer(inputs, training=True))
-            loss = tf.add_n(
-                [tf.reduce_sum(tf.square(tf.cast(o, "float32"))) for o in outputs
-                 if o.dtype.is_floating]
-            )
+            loss = squared_outputs(outputs)
         grads = tape.gradient(loss, own) if own else []
         return outputs, [tf.convert_to_tensor(g) for g in grads]  # embeddings' are sparse
 
