@@ -66,6 +66,8 @@ import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
+import host  # noqa: E402  (same folder)
+
 
 def _blas_threads(argv):
     """The `--blas-threads` setting, applied before NumPy loads its BLAS (it reads it once)."""
@@ -270,6 +272,7 @@ def part_reservoirpy(args):
             fitted[name].reset()  # start the test from the zero state, as rnnzoo does
             scores[name] = nrmse(fitted[name].run(x_test.astype(np.float64)))
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    print(f"# {host.describe()}")
     print(f"ESN fit, Mackey-Glass tau=17, {steps} steps, {units} units, ridge={ridge:g}, "
           f"floatx={keras.config.floatx()}, reservoirpy {reservoirpy.__version__}, "
           f"{args.rounds} interleaved rounds, {args.clock} clock, BLAS threads "
@@ -331,6 +334,7 @@ def part_floor(args):
         start = clock()
         _ = states.T @ states
         times["float64 Gram matrix"].append(clock() - start)
+    print(f"# {host.describe()}")
     print(f"Floor of an ESN fit ({steps} steps, {units} units, floatx={keras.config.floatx()}, "
           f"{args.clock} clock, BLAS threads {BLAS_THREADS}, TensorFlow threads "
           f"{args.tf_threads}; best of {args.rounds} rounds):")

@@ -36,6 +36,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 import tensorflow as tf  # noqa: E402
 
+import host  # noqa: E402  (same folder)
 import throughput  # noqa: E402  (same folder)
 
 CALLS = 20  # products per timed call, each on its own operands
@@ -159,7 +160,7 @@ def main(argv=None):
     ms = {key: 1e3 * statistics.median(values) for key, values in seconds.items()}
 
     print(f"# {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC, "
-          f"TensorFlow {tf.__version__}; B={batch} D={features} H={units}, "
+          f"{host.describe()}, TensorFlow {tf.__version__}; B={batch} D={features} H={units}, "
           f"{reference_name}; {args.rounds} rounds, 1 TF thread, CPU time; "
           f"{time.perf_counter() - started:.0f} s in all")
     print()

@@ -30,7 +30,12 @@ inflate far less than elapsed time; `--clock wall` times elapsed time).
 Every model is built, traced and run `--warmup` times before timing. Then
 `--rounds` rounds visit every layer in turn (a fresh random order per round);
 a visit is one block per mode in which the layer, SimpleRNN and LSTM are
-called in turn `--repeats` times and the fastest call of each is kept.
+each called `--repeats` times back to back (who goes first drawn at random)
+and the fastest call of each is kept: a warm call, whose caches hold that
+model's own weights. (Until 2026-12-04 the three took turns call by call, so
+each call found the caches filled by another model, and the layer more often
+after LSTM's larger working set than SimpleRNN was: SimpleRNN timed against
+itself read 1.08 in serving on a host with AVX-512; see README.md.)
 Timings on a shared machine drift by 2x within minutes, so the table reports
 ratios formed *within a block* (the layer's time over the references' times
 measured within the same second or so), the median over rounds, and their
@@ -85,7 +90,6 @@ only compared within one process.
 import argparse
 import datetime
 import os
-import platform
 import random
 import statistics
 import subprocess
@@ -101,6 +105,8 @@ import tensorflow as tf  # noqa: E402
 tf.get_logger().setLevel("ERROR")  # each model has its own tf.function; no retracing
 
 import rnnzoo  # noqa: E402
+
+import host  # noqa: E402  (same folder)
 
 FULL = {"batch": 64, "timesteps": 100, "features": 32, "units": 128}
 QUICK = {"batch": 4, "timesteps": 5, "features": 3, "units": 8}
@@ -319,8 +325,9 @@ def measure(names, shape, rounds, repeats, warmup, seed=0):
     references' MACs (`{layer: reference row name}`, see `sized_name`), and,
     per layer and mode, one tuple of seconds per round: `(layer, SimpleRNN,
     LSTM)`, plus the sized reference where the layer has one, each the
-    fastest of `repeats` calls, called in turn, so that the references are
-    timed within a second of the layer they are compared with.
+    fastest of `repeats` back-to-back calls, the models one after another, so
+    that the references are timed within a second of the layer they are
+    compared with.
     """
     benches = {}
 
@@ -354,9 +361,13 @@ def measure(names, shape, rounds, repeats, warmup, seed=0):
                 group.append(benches[sized[name]])
             for mode in ("serve", "train") if group[0].trainable else ("serve",):
                 best = [float("inf")] * len(group)
-                for repeat in range(repeats):
-                    for k in range(len(group)):
-                        i = (k + repeat) % len(group)  # rotate who goes first
+                first = shuffler.randrange(len(group))  # who goes first
+                for k in range(len(group)):
+                    i = (k + first) % len(group)
+                    # Back-to-back calls: the first one finds the caches
+                    # holding the previous model's weights and activations;
+                    # the fastest is a warm call for every model alike.
+                    for _ in range(repeats):
                         best[i] = min(best[i], timed(getattr(group[i], mode)))
                 blocks[name][mode].append(tuple(best))
     return benches, sized, blocks
@@ -511,7 +522,7 @@ def main(argv=None):
     load = os.getloadavg() if hasattr(os, "getloadavg") else None
     print(
         f"# {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC, "
-        f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
+        f"{host.describe()}, "
         f"TensorFlow {tf.__version__}, Keras {keras.__version__}"
         + (f", load average {load[0]:.1f} at the end" if load else "")
     )

@@ -49,6 +49,18 @@ def test_throughput_quick_prints_a_row(repo_root, tmp_path):
     assert rows["SimpleRNN(4)"][-1] == "(reference)" and rows["SimpleRNN(4)"][1] == "0.000112"
     assert all(float(rows["indrnn"][i].split()[0]) > 0 for i in range(3, 11))
     assert not list(tmp_path.iterdir())  # writes nothing
+    # The header names the host: ratios move with its caches (benchmarks/README.md).
+    code, host, err = run_script(repo_root, tmp_path, "host.py")
+    assert code == 0, err[-2000:]
+    assert host.strip() and host.strip() in out.splitlines()[0]
+
+
+def test_host_names_the_cpus_and_the_l2(repo_root, tmp_path):
+    code, out, err = run_script(repo_root, tmp_path, "host.py")
+    assert code == 0, err[-2000:]
+    assert f"{os.cpu_count()} CPUs" in out
+    if os.path.exists("/sys/devices/system/cpu/cpu0/cache/index2/size"):
+        assert re.search(r"L2 \d+[KM] per core", out), out
 
 
 def test_throughput_under_xla_prints_a_row(repo_root, tmp_path):
