@@ -5,6 +5,10 @@ listed, with its reason, in `conformance_exemptions.EXEMPTIONS`; nothing is
 skipped anywhere else.
 """
 
+import json
+import subprocess
+import sys
+
 import keras
 import numpy as np
 import pytest
@@ -37,6 +41,7 @@ CHECKS = (
     "fit",
     "xla",
     "mixed_precision",
+    "distributed",
     "one_step",
     "seed",
     "bad_input",
@@ -299,6 +304,27 @@ def test_mixed_precision(name):
     reference.compile(optimizer=keras.optimizers.SGD(0.1), loss="mse")
     loss = model.train_on_batch(x, targets)
     np.testing.assert_allclose(loss, reference.train_on_batch(x, targets), rtol=1e-2)
+
+
+def test_mirrored_strategy_step_equals_one_device(repo_root):
+    # DESIGN.md: recipes train under tf.distribute. One `fit` step of every
+    # layer under MirroredStrategy over two logical CPUs (two examples per
+    # replica) must equal the same step on one device. It runs in a process
+    # of its own (`mirrored_step.py`), so it is one test for all layers; it
+    # names every layer that fails.
+    names = [name for name in LAYERS if (name, "distributed") not in EXEMPTIONS]
+    result = subprocess.run(
+        [sys.executable, "-m", "tests.layers.mirrored_step", *names],
+        capture_output=True, text=True, timeout=900, cwd=repo_root,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    rows = {row["name"]: row for row in map(json.loads, result.stdout.splitlines())}
+    assert sorted(rows) == sorted(names)
+    failures = [f"{name}: {row['error']}" for name, row in rows.items() if "error" in row]
+    assert not failures, "\n".join(failures)
+    for name, row in rows.items():
+        np.testing.assert_allclose(row["loss"], row["reference_loss"], rtol=1e-5, err_msg=name)
+        assert row["weight_diff"] <= 1e-6, (name, row["weight_diff"])
 
 
 def graph_ops(function, *specs):
