@@ -3,8 +3,8 @@
 Key: (registry name, check name). Value: the reason a reviewer accepted.
 Checks: shapes, symbolic_shapes, config, masking, go_backwards, stateful,
 bidirectional, stacking, one_loop, keras_save, gradients, fit, xla,
-mixed_precision, distributed, one_step, seed, bad_input, saved_model, tflite. A layer absent
-from this list must pass every check.
+mixed_precision, distributed, one_step, seed, bad_input, saved_model,
+tflite. A layer absent from this list must pass every check.
 """
 
 def exempted_params(names, check):
