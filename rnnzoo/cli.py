@@ -88,9 +88,13 @@ def _load_model(source):
 
 
 def _cmd_export(args):
-    from rnnzoo.export import export
+    from rnnzoo.export import export, streaming_model
 
+    if args.step and args.streaming:
+        raise ValueError("--step and --streaming export different graphs; give one of them.")
     model = _load_model(args.source)
+    if args.streaming:
+        model = streaming_model(model)
     if args.step:
         if not hasattr(model, "export_model"):
             raise ValueError(
@@ -183,6 +187,9 @@ def build_parser():
     export.add_argument("--step", action="store_true",
                         help="export the task's single decoding step (explicit state in/out) "
                         "instead of the whole model, for running the loop on a phone")
+    export.add_argument("--streaming", action="store_true",
+                        help="give every recurrent state an input and an output, to run the "
+                        "model chunk by chunk on a stream (chunk length: --timesteps)")
     export.set_defaults(run=_cmd_export)
 
     tune = commands.add_parser("tune", help="run a Keras Tuner search from a YAML recipe")

@@ -117,3 +117,24 @@ def test_export_decoding_step_of_a_preset(tmp_path, capsys):
     assert cli.main(["export", "indrnn_classifier.gunpoint", "--step", "--out",
                      str(tmp_path / "x.tflite")]) == 2
     assert "--step" in capsys.readouterr().err
+
+
+def test_export_a_preset_for_streaming(tmp_path, capsys):
+    target = tmp_path / "stream.tflite"
+    assert cli.main(["export", "elman_classifier.italypowerdemand", "--streaming",
+                     "--timesteps", "6", "--out", str(target)]) == 0
+    assert "max |exported - keras|" in capsys.readouterr().out
+    from rnnzoo.export import run_tflite, start_states, streaming_model
+    from rnnzoo.presets import load
+    import numpy as np
+
+    # ItalyPowerDemand has 24 steps: four chunks of 6 give the whole-series logits.
+    model = load("elman_classifier.italypowerdemand")
+    x = np.random.default_rng(0).standard_normal((1, 24, 1)).astype("float32")
+    states = start_states(streaming_model(model))
+    for start in range(0, 24, 6):
+        logits, *states = run_tflite(str(target), [x[:, start:start + 6], *states])
+    np.testing.assert_allclose(logits, model(x), atol=1e-5)
+    assert cli.main(["export", "elman_classifier.italypowerdemand", "--streaming", "--step",
+                     "--out", str(tmp_path / "x.tflite")]) == 2
+    assert "--streaming" in capsys.readouterr().err

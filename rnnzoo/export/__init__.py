@@ -2,13 +2,21 @@
 
 `export(model, path)` fixes the input signature (static batch), freezes the
 variables into constants, converts with builtin ops only and checks the result
-against Keras on sample inputs. The work lives in `rnnzoo.export.exporter`,
+against Keras on sample inputs. `streaming_model(model)` gives a model's
+recurrent states explicit inputs and outputs, for running it chunk by chunk
+on a stream (`rnnzoo.export.streaming`). The work lives in those two modules,
 imported on first use so that `import rnnzoo` (and `rnnzoo --help`) stays light.
 """
 
 import importlib
 
-_LAZY = ("ExportError", "ExportReport", "run_tflite")
+_LAZY = {
+    "ExportError": "rnnzoo.export.exporter",
+    "ExportReport": "rnnzoo.export.exporter",
+    "run_tflite": "rnnzoo.export.exporter",
+    "start_states": "rnnzoo.export.streaming",
+    "streaming_model": "rnnzoo.export.streaming",
+}
 
 
 def export(
@@ -52,8 +60,15 @@ def export(
 
 def __getattr__(name):
     if name in _LAZY:
-        return getattr(importlib.import_module("rnnzoo.export.exporter"), name)
+        return getattr(importlib.import_module(_LAZY[name]), name)
     raise AttributeError(f"module 'rnnzoo.export' has no attribute {name!r}")
 
 
-__all__ = ["ExportError", "ExportReport", "export", "run_tflite"]
+__all__ = [
+    "ExportError",
+    "ExportReport",
+    "export",
+    "run_tflite",
+    "start_states",
+    "streaming_model",
+]
