@@ -40,7 +40,7 @@ def _recurrent_inside(layer):
     return False
 
 
-def state_sizes(layer):
+def _state_sizes(layer):
     """The sizes of a recurrent layer's states, flat, in `initial_state` order."""
     return [int(size) for size in keras.tree.flatten(layer.cell.state_size)]
 
@@ -59,7 +59,7 @@ def _as_list_of_references(value):
     return [value] if value and isinstance(value[0], str) else list(value)
 
 
-def _check_stream_layer(layer, node):
+def _check_stream_layer(layer, nodes):
     if isinstance(layer, keras.layers.Bidirectional):
         raise _owner_error(
             "recurrent layers that run forwards in time",
@@ -71,14 +71,13 @@ def _check_stream_layer(layer, node):
             "recurrent layers that run forwards in time",
             f"{layer.name!r} with go_backwards=True",
         )
-    if node is None:
+    if len(nodes) != 1:
         raise _owner_error(
-            "each recurrent layer called once",
-            f"{layer.name!r} called {len(layer._inbound_nodes)} times",
+            "each recurrent layer called once", f"{layer.name!r} called {len(nodes)} times"
         )
-    if len(node["args"]) != 1 or node["kwargs"].get("initial_state") is not None:
+    if len(nodes[0]["args"]) != 1 or nodes[0]["kwargs"].get("initial_state") is not None:
         raise _owner_error(
-            "recurrent layers that start from their own zero state",
+            "recurrent layers that start from their own initial state",
             f"{layer.name!r}, whose initial state comes from the graph (an encoder-decoder: "
             "export its decoding step with the task's export_model() instead)",
         )
@@ -98,16 +97,14 @@ def start_states(stream, batch_size=1):
     states = start_states(stream, batch_size=1)  # from rnnzoo.export
     ```
     """
-    import numpy as np
-
+    recurrent = {layer.name: layer for layer in stream.layers if isinstance(layer, keras.layers.RNN)}
     states = []
     for tensor in stream.inputs:
-        layer_name, suffix, index = tensor.name.rpartition(STATE_SUFFIX)
-        if not suffix:
+        layer_name, _, index = tensor.name.rpartition(STATE_SUFFIX)
+        if layer_name not in recurrent or not index.isdigit():
             continue  # one of the original model's inputs
-        cell = stream.get_layer(layer_name).cell
-        initial = keras.tree.flatten(cell.get_initial_state(batch_size=batch_size))
-        states.append(np.asarray(keras.ops.convert_to_numpy(initial[int(index)])))
+        initial = recurrent[layer_name].cell.get_initial_state(batch_size=batch_size)
+        states.append(keras.ops.convert_to_numpy(keras.tree.flatten(initial)[int(index)]))
     return states
 
 
@@ -166,10 +163,10 @@ def streaming_model(model, name=None):
         if not isinstance(layer, (keras.layers.RNN, keras.layers.Bidirectional)):
             continue
         nodes = layer_config["inbound_nodes"]
-        _check_stream_layer(layer, nodes[0] if len(nodes) == 1 else None)
+        _check_stream_layer(layer, nodes)
         layer_config["config"].update(return_state=True, stateful=False)
         references = []
-        for i, size in enumerate(state_sizes(layer)):
+        for i, size in enumerate(_state_sizes(layer)):
             input_name = f"{layer.name}{STATE_SUFFIX}{i}"
             if input_name in layers:
                 raise _owner_error("no layer named like a state input", repr(input_name))
