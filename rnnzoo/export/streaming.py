@@ -178,13 +178,12 @@ def streaming_model(model, name=None):
             state_inputs.append([input_name, 0, 0])
             state_outputs.append([layer.name, 0, i + 1])
             references.append(_tensor_reference(input_name, size, layer.compute_dtype))
-        # A stack of cells (`StackedRNN`) takes one list of states per cell.
+        # In the structure of the cell's states: a stack of cells
+        # (`StackedRNN`) takes one list of states per cell.
         structure = layer.cell.state_size
-        nested = isinstance(structure, (list, tuple)) and any(
-            isinstance(size, (list, tuple)) for size in structure
-        )
         nodes[0]["kwargs"]["initial_state"] = (
-            keras.tree.pack_sequence_as(structure, references) if nested else references
+            keras.tree.pack_sequence_as(structure, references)
+            if isinstance(structure, (list, tuple)) else references
         )
     if not state_inputs:
         raise _owner_error("a model with at least one recurrent layer", "none")
